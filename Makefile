@@ -1,0 +1,42 @@
+# Etude: `make run` starts the whole product on embedded defaults; `make test` runs the suite
+# on SQLite and on a throwaway PostgreSQL server.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgres install lint check clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	DEBUG=$${DEBUG:-1} scripts/run
+
+test: test-sqlite test-postgres
+
+test-sqlite: $(STAMP)
+	DEBUG=0 SECRET_KEY=test-only-secret-key-000000000000000000 \
+	  DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 \
+	  $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: $(STAMP)
+	DEBUG=0 SECRET_KEY=test-only-secret-key-000000000000000000 \
+	  scripts/with-postgres $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check: $(STAMP)
+	DEBUG=1 $(BIN)/python manage.py check
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) var/test.sqlite3

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from oversight import views as oversight_views
+
+admin.site.site_header = "Etude administration"
+admin.site.site_title = "Etude"
+admin.site.index_title = "Data and settings"
+
+urlpatterns = [
+    path("", oversight_views.home, name="home"),
+    path("healthz", oversight_views.healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("", include("oversight.urls")),
+]

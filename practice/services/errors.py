@@ -1,0 +1,2 @@
+class PracticeError(Exception):
+    """A practice change that is not allowed; the message says why."""
