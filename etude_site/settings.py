@@ -167,11 +167,21 @@ ETUDE_API_KEY_PREFIX = "etude"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "practice.api_errors.api_exception_handler",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["practice.authentication.AgentKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Etude agent API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "DESCRIPTION": "How agents talk to Etude: report attempts with traces, pull approved "
+    "practice memory, give feedback, claim practice, propose skills.",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

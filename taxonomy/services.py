@@ -39,7 +39,8 @@ def create_skill(*, key, name, actor=None, reason="", **fields):
             raise TaxonomyError(f"Cannot create {key}: its parent {parent_key} does not exist.")
     if Skill.objects.filter(key=key).exists():
         raise TaxonomyError(f"A skill with key {key} already exists.")
-    skill = Skill(key=key, name=name, parent=parent, **fields)
+    # depth is normally set by save(); full_clean checks the depth constraint before that.
+    skill = Skill(key=key, name=name, parent=parent, depth=key.count("."), **fields)
     try:
         skill.full_clean()
     except ValidationError as error:
@@ -72,7 +73,7 @@ def delete_skill(skill, *, actor=None, reason=""):
                 reason=reason,
             )
     except ProtectedError as error:
-        kinds = sorted({obj._meta.verbose_name_plural for obj in error.protected_objects})
+        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
         raise TaxonomyError(
             f"Skill {before['key']} cannot be deleted: {', '.join(kinds)} refer to it. "
             "Deactivate it instead."
@@ -134,7 +135,11 @@ def _apply_definition(definition, existing, report, actor):
     parent = existing.get(parent_key) if parent_key else None
     if parent_key and parent is None:
         raise TaxonomyError(f"{key}: its parent {parent_key} does not exist.")
-    fields = {name: value for name, value in definition.items() if name not in {"key", "line"}}
+    fields = {
+        name: value
+        for name, value in definition.items()
+        if name not in {"key", "line", "stated"}
+    }
     skill = existing.get(key)
     if skill is None:
         skill = Skill(key=key, parent=parent, **fields)
@@ -150,7 +155,12 @@ def _apply_definition(definition, existing, report, actor):
             reason="taxonomy file",
         )
         return
-    changes = {name: value for name, value in fields.items() if getattr(skill, name) != value}
+    stated = definition.get("stated", fields.keys())
+    changes = {
+        name: value
+        for name, value in fields.items()
+        if name in stated and getattr(skill, name) != value
+    }
     if not changes:
         report.unchanged.append(key)
         return
@@ -176,3 +186,68 @@ def _messages(error):
             f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items()
         )
     return " ".join(error.messages)
+
+
+# --- Proposals ----------------------------------------------------------------------------------
+
+
+def propose_skill(
+    *,
+    parent,
+    key,
+    name,
+    description,
+    rationale,
+    kind,
+    evidence,
+    proposer_type,
+    proposer_name,
+    proposed_by=None,
+    actor=None,
+):
+    """File a proposal for a new sub-skill or failure mode; it changes nothing until accepted."""
+    from taxonomy.models import TaxonomyProposal
+
+    if not key.startswith(f"{parent.key}.") or "." in key[len(parent.key) + 1 :]:
+        raise TaxonomyError(f"{key} must be one level below its parent {parent.key}.")
+    if Skill.objects.filter(key=key).exists():
+        raise TaxonomyError(f"A skill with key {key} already exists.")
+    open_one = TaxonomyProposal.objects.filter(key=key, status=TaxonomyProposal.Status.PROPOSED)
+    if open_one.exists():
+        raise TaxonomyError(
+            f"Proposal {open_one.first().pk} for {key} is already waiting for review."
+        )
+    proposal = TaxonomyProposal(
+        parent=parent,
+        key=key,
+        name=name,
+        description=description,
+        rationale=rationale,
+        kind=kind,
+        evidence=sorted(set(evidence)),
+        proposer_type=proposer_type,
+        proposer_name=proposer_name,
+        proposed_by=proposed_by,
+    )
+    try:
+        proposal.full_clean()
+    except ValidationError as error:
+        raise TaxonomyError(f"Proposal for {key} refused: {_messages(error)}") from None
+    with transaction.atomic():
+        proposal.save()
+        record_change(
+            actor=actor,
+            action="taxonomy_proposal.created",
+            object_type="taxonomy_proposal",
+            object_id=proposal.pk,
+            after={
+                "parent": parent.key,
+                "key": key,
+                "name": name,
+                "kind": kind,
+                "rationale": rationale,
+                "evidence": proposal.evidence,
+                "proposer": f"{proposer_type}:{proposer_name}",
+            },
+        )
+    return proposal

@@ -34,6 +34,8 @@ SKILL_FIELDS = {
     "children",
 }
 SUPPORTED_VERSIONS = {1}
+MAX_KEY_LENGTH = Skill._meta.get_field("key").max_length
+MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class TaxonomyFileError(Exception):
@@ -52,6 +54,16 @@ class _LineLoader(yaml.SafeLoader):
     """Keeps the line of every mapping, so problems can name it."""
 
     def construct_mapping(self, node, deep=False):
+        # PyYAML silently keeps the last of two equal keys; a repeated field is a mistake.
+        seen = set()
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == MERGE_TAG:
+                continue
+            if key_node.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"field '{key_node.value}' appears twice", key_node.start_mark
+                )
+            seen.add(key_node.value)
         mapping = super().construct_mapping(node, deep=deep)
         mapping["__line__"] = node.start_mark.line + 1
         mapping["__lines__"] = {
@@ -77,7 +89,9 @@ def parse_taxonomy(text):
     unknown = set(document) - {"version", "skills", "__line__", "__lines__"}
     for name in sorted(unknown):
         problems.append((document["__lines__"].get(name), f"unknown top-level field '{name}'"))
-    if document.get("version") not in SUPPORTED_VERSIONS:
+    version = document.get("version")
+    # `true` and `1.0` compare equal to 1; only the integer is a version.
+    if type(version) is not int or version not in SUPPORTED_VERSIONS:
         problems.append(
             (
                 document["__lines__"].get("version", 1),
@@ -119,6 +133,14 @@ def _walk(entries, parent_key, list_line, definitions, seen, problems):
             )
             continue
         key = f"{parent_key}.{segment}" if parent_key else segment
+        if len(key) > MAX_KEY_LENGTH:
+            problems.append(
+                (
+                    lines["key"],
+                    f"{key[:40]}…: the full key is longer than {MAX_KEY_LENGTH} characters",
+                )
+            )
+            continue
         if key in seen:
             problems.append((lines["key"], f"duplicate skill {key} (first on line {seen[key]})"))
             continue
@@ -174,4 +196,11 @@ def _check_fields(entry, key, lines, line, problems):
         "sensitive": entry.get("sensitive", False),
         "mastery_threshold": float(threshold),
         "active": entry.get("active", True),
+        # Fields the file states; an existing skill is only updated in these, so reloading a
+        # file never undoes, say, an operator's deactivation the file does not mention.
+        "stated": frozenset(
+            {"name", "description", "kind", "sensitive", "mastery_threshold", "active"}
+            & set(entry)
+        )
+        | {"name", "description", "kind"},
     }
