@@ -22,28 +22,22 @@ class Role:
     ADMIN = "admin"
 
 
-# Permissions per role, as "app_label.codename". View permissions give read access to pages
-# and the admin; only the listed change permissions allow writes.
-_VIEW_ALL = [
-    "taxonomy.view_skill",
-    "taxonomy.view_taxonomyproposal",
-    "practice.view_agent",
-    "practice.view_agentboundary",
-    "practice.view_attempt",
-    "practice.view_tracestep",
-    "practice.view_reflection",
-    "practice.view_strategy",
-    "practice.view_strategyversion",
-    "practice.view_memoryrelease",
-    "practice.view_competencyestimate",
-    "practice.view_practicescenario",
-    "practice.view_practiceassignment",
-    "oversight.view_reviewdecision",
-]
+# Permissions per role, as "app_label.codename". Every role may view the taxonomy and the
+# practice data (API keys aside: only hashes and prefixes, still for operators and auditors);
+# only the listed permissions allow changes.
+def _view_all():
+    return {
+        f"{p.content_type.app_label}.{p.codename}"
+        for p in Permission.objects.filter(
+            content_type__app_label__in=["taxonomy", "practice"], codename__startswith="view_"
+        ).select_related("content_type")
+        if p.codename != "view_agentkey"
+    } | {"oversight.view_reviewdecision"}
+
+
 ROLE_PERMISSIONS = {
-    Role.REVIEWER: _VIEW_ALL + ["oversight.review_items"],
-    Role.OPERATOR: _VIEW_ALL
-    + [
+    Role.REVIEWER: ["oversight.review_items"],
+    Role.OPERATOR: [
         "oversight.operate",
         "taxonomy.add_skill",
         "taxonomy.change_skill",
@@ -56,9 +50,10 @@ ROLE_PERMISSIONS = {
         "practice.view_agentkey",
         "practice.add_practicescenario",
         "practice.change_practicescenario",
+        "practice.add_practiceassignment",
+        "practice.change_practiceassignment",
     ],
-    Role.AUDITOR: _VIEW_ALL
-    + ["oversight.view_auditevent", "oversight.export_audit", "practice.view_agentkey"],
+    Role.AUDITOR: ["oversight.view_auditevent", "oversight.export_audit", "practice.view_agentkey"],
 }
 
 
@@ -69,7 +64,7 @@ def ensure_roles():
     )
     for role, names in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.set(_permissions(names))
+        group.permissions.set(_permissions(sorted(_view_all() | set(names))))
     admin, _ = Group.objects.get_or_create(name=Role.ADMIN)
     admin.permissions.set(everything)
 

@@ -1,4 +1,8 @@
-"""The admin for the skill taxonomy; every write goes through taxonomy.services so it is audited."""
+"""The admin for the skill taxonomy; every write goes through taxonomy.services so it is audited.
+
+It also holds the few admin helpers the practice and oversight admins share: taxonomy is the one
+app both may import.
+"""
 
 from django import forms
 from django.contrib import admin, messages
@@ -45,6 +49,25 @@ class ViewOnlyTabularInline(ViewOnlyMixin, admin.TabularInline):
     show_change_link = True
 
 
+class AddFormAdmin(admin.ModelAdmin):
+    """An admin whose add page has its own form, showing just the fields that form lists."""
+
+    add_form = None
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return list(self.add_form.Meta.fields)
+        return super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else super().get_readonly_fields(request, obj)
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, **kwargs)
+
+
 def take_over(form_instance, saved):
     """Make the admin's unsaved form instance stand for the row a service just created.
 
@@ -54,6 +77,27 @@ def take_over(form_instance, saved):
     form_instance.pk = saved.pk
     form_instance.refresh_from_db()
     form_instance._state.adding = False
+
+
+def save_with_audit(obj, *, actor, snapshot, action, object_type, object_id):
+    """Save an admin edit and record it in the audit log when it changed anything.
+
+    Stands in for an update service the app does not have yet; it runs inside the admin's
+    transaction, so the audit event commits with the change.
+    """
+    before = snapshot(type(obj)._default_manager.get(pk=obj.pk))
+    obj.save()
+    after = snapshot(obj)
+    if before != after:
+        record_change(
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            before=before,
+            after=after,
+            reason="admin",
+        )
 
 
 # --- Skills ---------------------------------------------------------------------------------------
@@ -77,27 +121,15 @@ class SkillAddForm(forms.ModelForm):
 
 
 @admin.register(Skill)
-class SkillAdmin(admin.ModelAdmin):
+class SkillAdmin(AddFormAdmin):
     add_form = SkillAddForm
     list_display = ["key", "name", "kind", "origin", "sensitive", "mastery_threshold", "active"]
     list_filter = ["kind", "origin", "sensitive", "active"]
     search_fields = ["key", "name"]
     date_hierarchy = "created_at"
+    fields = ["key", "parent", "depth", "name", *SKILL_FIELDS, "created_at", "updated_at"]
     readonly_fields = ["key", "parent", "depth", "created_at", "updated_at"]
     actions = ["deactivate_skills", "activate_skills"]
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ["key", "name", *SKILL_FIELDS]
-        return ["key", "parent", "depth", "name", *SKILL_FIELDS, "created_at", "updated_at"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else self.readonly_fields
-
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = self.add_form
-        return super().get_form(request, obj, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -107,20 +139,14 @@ class SkillAdmin(admin.ModelAdmin):
             )
             take_over(obj, skill)
             return
-        # Runs inside the admin's transaction, so the audit event commits with the change.
-        before = skill_snapshot(Skill.objects.select_related("parent").get(pk=obj.pk))
-        obj.save()
-        after = skill_snapshot(obj)
-        if before != after:
-            record_change(
-                actor=request.user,
-                action="skill.updated",
-                object_type="skill",
-                object_id=obj.key,
-                before=before,
-                after=after,
-                reason="admin",
-            )
+        save_with_audit(
+            obj,
+            actor=request.user,
+            snapshot=skill_snapshot,
+            action="skill.updated",
+            object_type="skill",
+            object_id=obj.key,
+        )
 
     @csrf_protect_m
     def delete_view(self, request, object_id, extra_context=None):

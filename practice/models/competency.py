@@ -68,6 +68,12 @@ class CompetencySnapshot(models.Model):
             models.CheckConstraint(
                 condition=in_unit_interval("estimate"), name="snapshot_estimate_in_0_1"
             ),
+            # One point per attempt and skill: a redelivered update task adds nothing.
+            models.UniqueConstraint(
+                fields=["attempt", "skill"],
+                condition=Q(attempt__isnull=False),
+                name="snapshot_once_per_attempt_and_skill",
+            ),
         ]
         indexes = [models.Index(fields=["agent", "skill", "recorded_at"])]
 
