@@ -49,6 +49,9 @@ class Reflection(models.Model):
     )
     fault_type = models.CharField(max_length=20, choices=FaultType.choices, default=FaultType.NONE)
     causal_analysis = models.TextField(blank=True)
+    failure_mode = models.CharField(
+        max_length=200, blank=True, help_text="Short label of the failure found, for discovery."
+    )
     model = models.CharField(max_length=200, blank=True)
     prompt_version = models.CharField(max_length=50, blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)

@@ -1,0 +1,9 @@
+"""The coach: turns an attempt into a reflection and candidate strategies. Pure Python, no
+database: the reflection pipeline builds an AttemptView and stores what comes back.
+
+- base.py: the interface (AttemptView in, CoachResult out, the Coach protocol, CoachError).
+- offline.py: the deterministic trace-diff coach; explanations.py and wording.py put its
+  findings into words; alignment.py is the sequence alignment it reads the trace with.
+- quality.py: the gate a candidate strategy passes before it reaches a reviewer.
+- similarity.py: how close two strategies are (near-duplicates, same trigger, conflicts).
+"""
