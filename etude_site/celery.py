@@ -4,8 +4,11 @@ import os
 
 from celery import Celery
 
+from etude_site.broker import use_atomic_filesystem_transport
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etude_site.settings")
 
+use_atomic_filesystem_transport()
 app = Celery("etude")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

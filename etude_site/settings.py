@@ -1,5 +1,6 @@
 """Etude settings. Every value that differs between machines comes from the environment (see README)."""
 
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -85,6 +86,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests use a file, not shared-cache memory: background workers and concurrent writers in
+    # the tests then wait on locks the way they do in production instead of failing at once.
+    # One file per test run (process), so parallel runs never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-etude-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -166,6 +171,12 @@ ETUDE_DEFAULT_MASTERY_THRESHOLD = env.decimal(
     "ETUDE_DEFAULT_MASTERY_THRESHOLD", 0.8, minimum=0.05, maximum=0.99
 )
 ETUDE_API_KEY_PREFIX = "etude"
+# Practice items the scheduler gives each agent per day (UTC).
+ETUDE_PRACTICE_BUDGET = env.integer("ETUDE_PRACTICE_BUDGET", 5, minimum=0, maximum=1000)
+# Proposed strategies with fewer supporting attempts stay out of the review queue.
+ETUDE_MIN_SUPPORT = env.integer("ETUDE_MIN_SUPPORT", 1, minimum=1)
+# Failures with the same failure mode on one skill before the coach proposes a new node.
+ETUDE_DISCOVERY_MIN_EVIDENCE = env.integer("ETUDE_DISCOVERY_MIN_EVIDENCE", 3, minimum=1)
 
 # --- REST framework ---------------------------------------------------------------------------------
 

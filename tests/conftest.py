@@ -1,5 +1,7 @@
 import pytest
 
+from etude_site.celery import app as celery_app
+
 from tests.openai_server import openai_server  # noqa: F401  (the scripted coach endpoint)
 
 
@@ -8,3 +10,9 @@ def _media_and_var(settings, tmp_path):
     """Keep anything a test writes to disk inside its own temporary folder."""
     settings.VAR_DIR = tmp_path
 
+
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_run_in_process():
+    """Tasks run inline unless a test starts a real worker (see tests/practice/test_background.py)."""
+    celery_app.conf.task_always_eager = True
+    yield
