@@ -177,6 +177,8 @@ ETUDE_PRACTICE_BUDGET = env.integer("ETUDE_PRACTICE_BUDGET", 5, minimum=0, maxim
 ETUDE_MIN_SUPPORT = env.integer("ETUDE_MIN_SUPPORT", 1, minimum=1)
 # Failures with the same failure mode on one skill before the coach proposes a new node.
 ETUDE_DISCOVERY_MIN_EVIDENCE = env.integer("ETUDE_DISCOVERY_MIN_EVIDENCE", 3, minimum=1)
+# A reflection still running after this long counts as abandoned (its worker died).
+ETUDE_REFLECTION_STALE_MINUTES = env.integer("ETUDE_REFLECTION_STALE_MINUTES", 30, minimum=1)
 
 # --- REST framework ---------------------------------------------------------------------------------
 
