@@ -167,9 +167,6 @@ ETUDE_COACH_TIMEOUT = env.decimal("ETUDE_COACH_TIMEOUT", 60.0, minimum=1, maximu
 
 # --- Product rules --------------------------------------------------------------------------------
 
-ETUDE_DEFAULT_MASTERY_THRESHOLD = env.decimal(
-    "ETUDE_DEFAULT_MASTERY_THRESHOLD", 0.8, minimum=0.05, maximum=0.99
-)
 ETUDE_API_KEY_PREFIX = "etude"
 # Practice items the scheduler gives each agent per day (UTC).
 ETUDE_PRACTICE_BUDGET = env.integer("ETUDE_PRACTICE_BUDGET", 5, minimum=0, maximum=1000)
