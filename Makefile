@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres install lint check clean
+.PHONY: run test test-sqlite test-postgres browser install lint check clean \
+	bench-api bench-scheduler bench-dashboards bench-audit
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,14 +20,19 @@ install: $(STAMP)
 run: $(STAMP)
 	DEBUG=$${DEBUG:-1} scripts/run
 
-test: test-sqlite test-postgres
+test: check test-sqlite test-postgres
 
-test-sqlite: $(STAMP)
+# The browser tests drive Debian's Chromium (installed here when missing), never a download.
+browser:
+	@scripts/ensure-chromium
+
+test-sqlite: $(STAMP) browser
+	@mkdir -p var
 	DEBUG=0 SECRET_KEY=test-only-secret-key-000000000000000000 \
 	  DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 \
 	  $(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) browser
 	DEBUG=0 SECRET_KEY=test-only-secret-key-000000000000000000 \
 	  scripts/with-postgres $(BIN)/pytest $(PYTEST_ARGS)
 
@@ -35,8 +41,22 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 check: $(STAMP)
+	@mkdir -p var
 	DEBUG=1 $(BIN)/python manage.py check
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 clean:
 	rm -rf $(VENV) var/test.sqlite3
+
+# Benchmarks: printed figures against a baseline measured in the same run (see README).
+bench-api: $(STAMP)
+	$(BIN)/python bench/api.py
+
+bench-scheduler: $(STAMP)
+	$(BIN)/python bench/scheduler.py
+
+bench-dashboards: $(STAMP)
+	$(BIN)/python bench/dashboards.py
+
+bench-audit: $(STAMP)
+	$(BIN)/python bench/audit.py
