@@ -423,3 +423,12 @@ class CompetencyView(AgentAPIView):
         return Response(
             serializers.CompetencyOutSerializer(estimates.order_by("skill__key"), many=True).data
         )
+
+
+def unknown_endpoint(request, *args, **kwargs):
+    """Any other path under /api/v1/: a JSON 404, never an HTML page."""
+    from django.http import JsonResponse
+
+    return JsonResponse(
+        {"detail": f"There is no API endpoint at {request.path}.", "errors": []}, status=404
+    )

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from practice import api
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("practice/next/", api.PracticeNextView.as_view(), name="practice-next"),
     path("taxonomy/proposals/", api.ProposalsView.as_view(), name="proposals"),
     path("competency/", api.CompetencyView.as_view(), name="competency"),
+    re_path(r"^.*$", api.unknown_endpoint, name="unknown"),
 ]
