@@ -1,6 +1,7 @@
 """Etude settings. Every value that differs between machines comes from the environment (see README)."""
 
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -119,34 +120,26 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_SECURE = env.flag("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
+# --- HTTPS --------------------------------------------------------------------------------------
+# HSTS is on by default when DEBUG is off. Redirecting plain HTTP to HTTPS is on with
+# SECURE_SSL_REDIRECT=1 (`manage.py check --deploy` warns until it is, or until the proxy in front
+# redirects and this stays off). Behind a proxy that terminates TLS, set SECURE_PROXY_SSL_HEADER=1
+# so the proxy's X-Forwarded-Proto: https counts as HTTPS (the proxy must set that header itself
+# and drop any the client sent).
+SECURE_SSL_REDIRECT = env.flag("SECURE_SSL_REDIRECT", default=False)
+# Load balancers probe the health check over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if env.flag("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.flag("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
 # Request size limits for the agent API (413 past them).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("ETUDE_MAX_REQUEST_BYTES", 10 * 1024 * 1024, minimum=1024)
-
-# --- Celery -----------------------------------------------------------------------------------
-
-BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = env.url(
-    "CELERY_BROKER_URL", "filesystem://", {"filesystem", "redis", "rediss", "amqp", "amqps"}
-)
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "control_folder": str(BROKER_DIR / "control"),
-        "store_processed": False,
-    }
-else:
-    # Longer than the longest task, so a slow reflection is not handed to a second worker.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.integer("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
-    }
-CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ALWAYS_EAGER = env.flag("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_TIMEZONE = TIME_ZONE
 
 # --- Coach --------------------------------------------------------------------------------------
 
@@ -165,6 +158,85 @@ if any(_coach_parts.values()) and not all(_coach_parts.values()):
     )
 ETUDE_COACH_TIMEOUT = env.decimal("ETUDE_COACH_TIMEOUT", 60.0, minimum=1, maximum=600)
 
+# --- Celery -----------------------------------------------------------------------------------
+# Work must not be lost: tasks are acknowledged after they ran (and are safe to run twice), a
+# worker takes one message at a time, a message is only handed to another worker after the
+# longest task could have finished, and beat re-queues whatever never started.
+
+BROKER_DIR = VAR_DIR / "broker"
+CELERY_BROKER_URL = env.url(
+    "CELERY_BROKER_URL", "filesystem://", {"filesystem", "redis", "rediss", "amqp", "amqps"}
+)
+# The LLM coach's worst case: the first call and its client's 3 retries, each up to the timeout,
+# plus the client's back-off between them (at most 8 s each).
+COACH_WORST_CASE_SECONDS = 4 * ETUDE_COACH_TIMEOUT + 3 * 8
+CELERY_TASK_SOFT_TIME_LIMIT = int(COACH_WORST_CASE_SECONDS + 60)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
+# A reflection that failed for a passing reason (timeout, connection, 429, 5xx) is tried again
+# this many times, after 30 s, 60 s, 120 s ... (at most ETUDE_REFLECTION_RETRY_MAX_DELAY).
+ETUDE_REFLECTION_RETRIES = env.integer("ETUDE_REFLECTION_RETRIES", 3, minimum=0, maximum=20)
+ETUDE_REFLECTION_RETRY_DELAY = env.integer("ETUDE_REFLECTION_RETRY_DELAY", 30, minimum=0)
+ETUDE_REFLECTION_RETRY_MAX_DELAY = env.integer(
+    "ETUDE_REFLECTION_RETRY_MAX_DELAY", 600, minimum=0, maximum=3000
+)
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
+        "store_processed": False,
+        # How often a worker looks for new messages; short, so a ping answers within 1 s.
+        "polling_interval": 0.2,
+    }
+else:
+    # Longer than the longest task plus the longest retry delay, so neither a slow reflection
+    # nor a retry waiting for its turn is handed to a second worker.
+    _shortest_visibility = CELERY_TASK_TIME_LIMIT + ETUDE_REFLECTION_RETRY_MAX_DELAY + 60
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.integer(
+            "CELERY_VISIBILITY_TIMEOUT", max(3600, _shortest_visibility), minimum=60
+        ),
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,
+    }
+    if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] < _shortest_visibility:
+        raise env.SettingError(
+            "CELERY_VISIBILITY_TIMEOUT",
+            str(CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]),
+            f"must be at least {_shortest_visibility} s (the longest task and retry delay)",
+        )
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ALWAYS_EAGER = env.flag("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A web request never waits long on a broker that is down: the attempts are stored anyway and
+# the sweep queues them once the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat writes these into its database schedule at start (editable in the admin afterwards).
+CELERY_BEAT_SCHEDULE = {
+    "sweep-unreflected-attempts": {
+        "task": "practice.tasks.sweep_unreflected_attempts",
+        "schedule": 5 * 60.0,
+    },
+    "schedule-practice-for-all": {
+        "task": "practice.tasks.schedule_practice_for_all",
+        "schedule": 60 * 60.0,
+    },
+}
+CELERY_TIMEZONE = TIME_ZONE
+
 # --- Product rules --------------------------------------------------------------------------------
 
 ETUDE_API_KEY_PREFIX = "etude"
@@ -174,10 +246,31 @@ ETUDE_PRACTICE_BUDGET = env.integer("ETUDE_PRACTICE_BUDGET", 5, minimum=0, maxim
 ETUDE_MIN_SUPPORT = env.integer("ETUDE_MIN_SUPPORT", 1, minimum=1)
 # Failures with the same failure mode on one skill before the coach proposes a new node.
 ETUDE_DISCOVERY_MIN_EVIDENCE = env.integer("ETUDE_DISCOVERY_MIN_EVIDENCE", 3, minimum=1)
+# How long opening a review item holds it for one reviewer.
+ETUDE_REVIEW_CLAIM_MINUTES = env.integer("ETUDE_REVIEW_CLAIM_MINUTES", 5, minimum=1, maximum=240)
 # A reflection still running after this long counts as abandoned (its worker died).
 ETUDE_REFLECTION_STALE_MINUTES = env.integer("ETUDE_REFLECTION_STALE_MINUTES", 30, minimum=1)
 
 # --- REST framework ---------------------------------------------------------------------------------
+
+ETUDE_AGENT_RATE_LIMIT = env.text("ETUDE_AGENT_RATE_LIMIT", "6000/minute")
+if not re.fullmatch(
+    r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", ETUDE_AGENT_RATE_LIMIT
+):
+    raise env.SettingError(
+        "ETUDE_AGENT_RATE_LIMIT",
+        ETUDE_AGENT_RATE_LIMIT,
+        "expected N/second, N/minute, N/hour or N/day",
+    )
+# The throttle counts in the default cache: per process unless a shared (Redis) cache is set.
+ETUDE_CACHE_URL = env.url("ETUDE_CACHE_URL", None, {"redis", "rediss"})
+if ETUDE_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": ETUDE_CACHE_URL,
+        }
+    }
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -187,6 +280,9 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
+    # One request budget per agent (see practice/throttling.py): 429 with Retry-After past it.
+    "DEFAULT_THROTTLE_CLASSES": ["practice.throttling.AgentRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"agent": ETUDE_AGENT_RATE_LIMIT},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Etude agent API",

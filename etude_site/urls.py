@@ -18,5 +18,7 @@ urlpatterns = [
     path("api/v1/", include("practice.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("audit/", include("oversight.audit_urls")),
+    path("releases/", include("oversight.release_urls")),
     path("", include("oversight.urls")),
 ]

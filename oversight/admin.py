@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from oversight.models import AuditEvent, ReviewDecision
+from oversight.models import AuditEvent, ReviewClaim, ReviewDecision
 from taxonomy.admin import ViewOnlyAdmin
 
 
@@ -43,3 +43,14 @@ class AuditEventAdmin(ViewOnlyAdmin):
     search_fields = ["actor_label", "action", "object_type", "object_id", "reason"]
     date_hierarchy = "created_at"
     ordering = ["-sequence"]
+
+
+@admin.register(ReviewClaim)
+class ReviewClaimAdmin(ViewOnlyAdmin):
+    list_display = ["holder", "item", "claimed_at", "expires_at"]
+    search_fields = ["holder__username", "strategy__id__exact", "taxonomy_proposal__key"]
+    list_select_related = ["holder", "strategy__current_version", "taxonomy_proposal"]
+
+    @admin.display(description="item")
+    def item(self, claim):
+        return claim.strategy or claim.taxonomy_proposal

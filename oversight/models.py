@@ -139,3 +139,44 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableRecordError("Audit events are append-only and cannot be deleted.")
+
+
+class ReviewClaim(models.Model):
+    """A reviewer working an item: others may read it but not decide it until `expires_at`."""
+
+    strategy = models.OneToOneField(
+        Strategy, null=True, blank=True, on_delete=models.CASCADE, related_name="review_claim"
+    )
+    taxonomy_proposal = models.OneToOneField(
+        TaxonomyProposal,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="review_claim",
+    )
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_claims"
+    )
+    claimed_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-claimed_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(strategy__isnull=False) & Q(taxonomy_proposal__isnull=True))
+                | (Q(strategy__isnull=True) & Q(taxonomy_proposal__isnull=False)),
+                name="claim_exactly_one_item",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("claimed_at")), name="claim_expires_later"
+            ),
+        ]
+
+    def __str__(self):
+        item = (
+            f"strategy #{self.strategy_id}"
+            if self.strategy_id
+            else f"taxonomy proposal #{self.taxonomy_proposal_id}"
+        )
+        return f"{self.holder} holds {item} until {self.expires_at:%H:%M}"

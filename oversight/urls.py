@@ -1,4 +1,33 @@
-"""Pages of the oversight app; later pages (queue, dashboards, audit) register here."""
+"""Pages of the oversight app: the review queue, review items and strategy histories."""
+
+from django.urls import path
+
+from oversight.views import review
 
 app_name = "oversight"
-urlpatterns: list = []
+urlpatterns = [
+    path("review/", review.queue, name="review-queue"),
+    path("review/bulk/", review.bulk, name="review-bulk"),
+    path("review/strategy/<int:pk>/", review.strategy_item, name="strategy-review"),
+    path("review/strategy/<int:pk>/accept/", review.strategy_accept, name="strategy-accept"),
+    path("review/strategy/<int:pk>/edit/", review.strategy_edit, name="strategy-edit"),
+    path(
+        "review/strategy/<int:pk>/edit/preview/",
+        review.strategy_edit_preview,
+        name="strategy-edit-preview",
+    ),
+    path("review/strategy/<int:pk>/reject/", review.strategy_reject, name="strategy-reject"),
+    path("review/strategy/<int:pk>/resolve/", review.strategy_resolve, name="strategy-resolve"),
+    path("review/strategy/<int:pk>/retire/", review.strategy_retire, name="strategy-retire"),
+    path("review/strategy/<int:pk>/put-back/", review.strategy_put_back, name="strategy-put-back"),
+    path("review/proposal/<int:pk>/", review.proposal_item, name="proposal-review"),
+    path("review/proposal/<int:pk>/accept/", review.proposal_accept, name="proposal-accept"),
+    path("review/proposal/<int:pk>/reject/", review.proposal_reject, name="proposal-reject"),
+    path("review/proposal/<int:pk>/put-back/", review.proposal_put_back, name="proposal-put-back"),
+    path("strategies/<int:pk>/history/", review.strategy_history, name="strategy-history"),
+    path(
+        "strategies/<int:pk>/history/restore/<int:number>/",
+        review.strategy_restore,
+        name="strategy-restore",
+    ),
+]

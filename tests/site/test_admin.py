@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from oversight.models import AuditEvent, ReviewDecision
+from oversight.services.review import claim_item
 from practice.models import (
     Agent,
     AgentBoundary,
@@ -29,7 +30,7 @@ from practice.models import (
 from practice.services.agents import authenticate_key, hash_key, issue_key, revoke_key
 from practice.services.strategies import change_status, propose_strategy, publish_release
 from taxonomy.models import Skill, TaxonomyProposal
-from tests.factories import AgentFactory, AttemptFactory, SkillFactory, TraceStepFactory
+from tests.factories import AgentFactory, AttemptFactory, SkillFactory, TraceStepFactory, reviewer
 
 pytestmark = pytest.mark.django_db
 
@@ -79,6 +80,15 @@ def one_of_everything(admin_user):
     )
     ReviewDecision.objects.create(
         actor=admin_user, strategy=strategy, action=ReviewDecision.Action.ACCEPT, revision=1
+    )
+    claim_item(
+        propose_strategy(
+            skill=skill,
+            when="when the customer names an order number that has a typo in it",
+            do="read the number back and ask them to confirm it before looking it up",
+            because="a wrong number finds another customer's order",
+        ),
+        actor=reviewer(),
     )
     TaxonomyProposal.objects.create(
         parent=skill,

@@ -1,4 +1,4 @@
-"""Pages for reviewers, operators and auditors; each checks the role on the server."""
+"""The home page and the health check."""
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
