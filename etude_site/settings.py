@@ -112,6 +112,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.min.js straight from the installed plotly package, as vendor/plotly.min.js.
+    "oversight.dashboards.staticfinder.PlotlyFinder",
+]
 STATIC_ROOT = Path(env.text("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 
 # Messages live in the session, not a cookie: a new API key is shown once through a message.

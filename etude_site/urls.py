@@ -4,13 +4,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from oversight import views as oversight_views
+from oversight.dashboards import views as dashboards
 
 admin.site.site_header = "Etude administration"
 admin.site.site_title = "Etude"
 admin.site.index_title = "Data and settings"
 
 urlpatterns = [
-    path("", oversight_views.home, name="home"),
+    path("", dashboards.overview, name="home"),
     path("healthz", oversight_views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/v1/", include("practice.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("dash/", include("oversight.dashboard_urls")),
     path("audit/", include("oversight.audit_urls")),
     path("releases/", include("oversight.release_urls")),
     path("", include("oversight.urls")),

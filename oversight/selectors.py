@@ -13,7 +13,6 @@ from django.utils import timezone
 from oversight.models import ReviewClaim, ReviewDecision
 from practice.coach.similarity import is_conflict, similarity
 from practice.models import (
-    Agent,
     Attempt,
     CompetencyEstimate,
     MemoryReleaseEntry,
@@ -21,7 +20,6 @@ from practice.models import (
     Strategy,
     StrategyEvidence,
 )
-from practice.services.strategies import current_release
 from taxonomy.models import Skill, TaxonomyProposal
 
 # Competency assumed for a skill no agent has an estimate on yet.
@@ -32,21 +30,6 @@ EXCERPT_CONTEXT = 2
 EVIDENCE_SHOWN = 10
 QUEUE_SHOWN = 500
 SORTS = ("oldest", "newest", "impact")
-
-
-def workspace_summary():
-    """The figures on the home page."""
-    stats = queue_stats()
-    return {
-        "skills": Skill.objects.count(),
-        "agents": Agent.objects.count(),
-        "attempts": Attempt.objects.count(),
-        "queue_size": stats["size"],
-        "queue_oldest": stats["oldest"],
-        "live_strategies": Strategy.objects.filter(status=Strategy.Status.LIVE).count(),
-        "failed_reflections": Reflection.objects.filter(status=Reflection.Status.FAILED).count(),
-        "release": current_release(),
-    }
 
 
 # --- The review queue ----------------------------------------------------------------------------

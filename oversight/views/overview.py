@@ -1,17 +1,8 @@
-"""The home page and the health check."""
+"""The health check (the home page is the dashboards' overview)."""
 
-from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-
-from oversight import selectors
-
-
-@login_required
-def home(request):
-    return render(request, "oversight/home.html", {"summary": selectors.workspace_summary()})
 
 
 @never_cache

@@ -1,0 +1,179 @@
+"""An operator opens the competency heatmap in Debian's Chromium: the chart draws one cell per
+agent and skill, a click on a cell loads that pair's drill-down below it with htmx, and the
+drill-down draws its learning curve. plotly.js comes from the installed plotly package through
+the project's static files finder, never from the internet.
+
+Playwright drives /usr/bin/chromium (scripts/ensure-chromium installs it); it never downloads a
+browser of its own."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connections
+from django.urls import include, path
+from django.utils import timezone
+from playwright.sync_api import expect, sync_playwright
+
+from etude_site import urls as site_urls
+from practice.services.competency import record_outcome
+from tests.factories import AgentFactory, AttemptFactory, SkillFactory, operator
+
+# The site mounts the dashboards at "dash/"; until it does, this module's URLs add them.
+urlpatterns = [*site_urls.urlpatterns]
+if not any(getattr(pattern, "namespace", None) == "dash" for pattern in urlpatterns):
+    urlpatterns.append(path("dash/", include("oversight.dashboard_urls")))
+
+pytestmark = [pytest.mark.browser, pytest.mark.urls(__name__)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PASSWORD = "correct horse battery staple"
+FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "oversight.dashboards.staticfinder.PlotlyFinder",
+]
+
+HEATMAP_CELLS = """() => {
+  const graph = document.querySelector("[data-heatmap]");
+  const z = graph.calcdata[0][0].z;
+  let filled = 0;
+  for (const row of z) for (const score of row) if (score !== 255) filled += 1;
+  return {
+    rows: z.length,
+    columns: z[0].length,
+    filled: filled,
+    agents: graph.data[0].y,
+    skills: graph.data[0].x,
+    images: graph.querySelectorAll("g.hm image").length,
+  };
+}"""
+
+# The page position of a heatmap cell's centre, from the plotted axes.
+CELL_POSITION = """([row, column]) => {
+  const graph = document.querySelector("[data-heatmap]");
+  const box = graph.getBoundingClientRect();
+  const x = graph._fullLayout.xaxis, y = graph._fullLayout.yaxis;
+  return {x: box.left + x._offset + x.l2p(column), y: box.top + y._offset + y.l2p(row)};
+}"""
+
+
+@pytest.fixture
+def browser_page(monkeypatch, settings):
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: run scripts/ensure-chromium"
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # beside it are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # The live server speaks plain HTTP.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.STATICFILES_FINDERS = FINDERS
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.set_default_timeout(15_000)
+        offsite = []
+        page.on(
+            "request",
+            lambda request: (
+                offsite.append(request.url)
+                if not request.url.startswith(("http://localhost", "data:", "blob:"))
+                else None
+            ),
+        )
+        try:
+            yield page
+        finally:
+            browser.close()
+            # What the test read while Playwright's event loop ran went through a connection of
+            # its own; close it, or the test database cannot be dropped afterwards.
+            connections.close_all()
+        assert offsite == [], f"the page reached outside the server: {offsite}"
+
+
+def practiced(agent, key, outcomes, *, days_ago):
+    now = timezone.now()
+    for index, success in enumerate(outcomes):
+        record_outcome(
+            AttemptFactory(
+                agent=agent,
+                skill=SkillFactory(key=key),
+                success=success,
+                score=1.0 if success else 0.0,
+                created_at=now - timedelta(days=days_ago, hours=-index),
+            )
+        )
+
+
+def test_heatmap_draws_every_cell_and_a_click_opens_the_learning_curve(live_server, browser_page):
+    page = browser_page
+    operator(username="olga")
+    for key in ("support.intent.ambiguity", "support.policy.refunds", "support.tone"):
+        SkillFactory(key=key)
+    alpha = AgentFactory(name="alpha", boundaries=["support"])
+    beta = AgentFactory(name="beta", simulated=True, boundaries=["support"])
+    gamma = AgentFactory(name="gamma", boundaries=["support.tone"])
+    practiced(
+        alpha, "support.intent.ambiguity", [False, False, True, False, True, True], days_ago=9
+    )
+    practiced(alpha, "support.tone", [True, True], days_ago=3)
+    practiced(beta, "support.policy.refunds", [False, True, False], days_ago=5)
+    practiced(beta, "support.tone", [False], days_ago=2)
+    practiced(gamma, "support.tone", [True, False, True], days_ago=1)
+
+    page.goto(f"{live_server.url}/accounts/login/?next=/dash/heatmap/")
+    page.fill("#id_username", "olga")
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("form button[type=submit]")
+
+    # Three agents by three level-1 skills; five of the nine pairs have an estimate.
+    page.wait_for_selector("[data-heatmap].js-plotly-plot g.hm image", state="attached")
+    cells = page.evaluate(HEATMAP_CELLS)
+    assert (cells["rows"], cells["columns"], cells["filled"]) == (3, 3, 5)
+    assert cells["agents"] == ["alpha", "beta (simulation)", "gamma"]
+    assert cells["skills"] == ["support.intent", "support.policy", "support.tone"]
+    assert cells["images"] == 1
+    page.screenshot(path=str(ARTIFACTS / "dashboard-heatmap.png"), full_page=True)
+
+    # Click alpha x support.intent in the chart itself: the drill-down arrives below it.
+    spot = page.evaluate(CELL_POSITION, [0, 0])
+    page.mouse.move(spot["x"], spot["y"])
+    expect(page.locator(".hoverlayer")).to_contain_text("6 attempts")
+    page.mouse.click(spot["x"], spot["y"])
+    drilldown = page.locator("#drilldown [data-drilldown]")
+    expect(drilldown).to_have_attribute("data-drilldown", "alpha/support.intent")
+    curve = page.locator("#drilldown .chart-curve.js-plotly-plot")
+    expect(curve).to_be_visible()
+    traces = page.evaluate(
+        """() => { const graph = document.querySelector("#drilldown .chart-curve");
+                   return graph.data.map((trace, index) =>
+                     [trace.name || "", trace.fill || "", graph._fullData[index]._length]); }"""
+    )
+    assert traces == [["", "", 6], ["± uncertainty", "tonexty", 6], ["estimate", "", 6]]
+    expect(curve.locator("g.scatterlayer path.js-line")).to_have_count(3)
+    expect(drilldown).to_contain_text("No strategy for this skill has gone live yet")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-drilldown.png"), full_page=True)
+
+    # Filtering by level redraws the chart through htmx and keeps the URL shareable.
+    page.select_option("#id_level", "0")
+    page.wait_for_function(
+        """() => { const graph = document.querySelector("[data-heatmap].js-plotly-plot");
+                   return graph && graph.data[0].x.length === 1; }"""
+    )
+    assert page.evaluate(HEATMAP_CELLS)["skills"] == ["support"]
+    assert "level=0" in page.url
