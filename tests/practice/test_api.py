@@ -1038,3 +1038,14 @@ def test_unknown_api_path_answers_json_404(client):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert "no API endpoint" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_unknown_api_path_answers_json_404_to_a_post_too():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(
+        "/api/v1/strategies/null,null/feedback/", {}, content_type="application/json"
+    )
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
