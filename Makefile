@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-sqlite test-postgres browser install lint check clean \
-	bench-api bench-scheduler bench-dashboards bench-audit
+	bench-api bench-scheduler bench-dashboards bench-audit prod-check
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,3 +60,8 @@ bench-dashboards: $(STAMP)
 
 bench-audit: $(STAMP)
 	$(BIN)/python bench/audit.py
+
+# The production profile on loopback: PostgreSQL, Redis, gunicorn (2), 2 Celery workers, beat,
+# and a smoke through HTTP.
+prod-check: $(STAMP)
+	scripts/prod-check

@@ -79,6 +79,10 @@ ASGI_APPLICATION = "etude_site.asgi.application"
 DATABASES = {
     "default": env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'etude.sqlite3'}"),
 }
+# Keep database connections between requests (seconds); a new connection per request costs more
+# than a memory pull itself.
+DATABASES["default"]["CONN_MAX_AGE"] = env.integer("CONN_MAX_AGE", 60, minimum=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share the file: wait for locks instead of failing, take the write
     # lock up front so two writers never deadlock, and let readers run beside a writer.
@@ -246,6 +250,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # --- Product rules --------------------------------------------------------------------------------
 
 ETUDE_API_KEY_PREFIX = "etude"
+# Simulation only: the simulated reviewer accepts a share of the coach's proposals.
+ETUDE_SIMULATION_AUTO_APPROVE = env.flag("ETUDE_SIMULATION_AUTO_APPROVE", default=DEBUG)
 # Practice items the scheduler gives each agent per day (UTC).
 ETUDE_PRACTICE_BUDGET = env.integer("ETUDE_PRACTICE_BUDGET", 5, minimum=0, maximum=1000)
 # Proposed strategies with fewer supporting attempts stay out of the review queue.

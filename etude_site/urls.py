@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from oversight import views as oversight_views
+from oversight import status_views
 from oversight.dashboards import views as dashboards
 
 admin.site.site_header = "Etude administration"
@@ -12,7 +12,8 @@ admin.site.index_title = "Data and settings"
 
 urlpatterns = [
     path("", dashboards.overview, name="home"),
-    path("healthz", oversight_views.healthz, name="healthz"),
+    path("healthz", status_views.healthz, name="healthz"),
+    path("status/", include("oversight.status_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -3,16 +3,42 @@
 {"detail": "what went wrong", "errors": [{"path": "attempts[2].score", "message": "..."}]}
 """
 
+import logging
+
+import psycopg
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
+# Seconds a client waits before retrying a request the database could not serve.
+DATABASE_RETRY_AFTER = 2
+# Django's wrappers, and psycopg's own for what runs on the driver directly (COPY).
+DATABASE_UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
     default_code = "payload_too_large"
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    """The database connection failed mid-request; the transaction was rolled back."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = (
+        "The database is unavailable for a moment; nothing from this request was stored. "
+        "Send the same request again (attempts with an external_id are stored once)."
+    )
+    default_code = "database_unavailable"
 
 
 class Problems(exceptions.APIException):
@@ -64,6 +90,11 @@ def flatten(detail, path=""):
 def api_exception_handler(error, context):
     if isinstance(error, RequestDataTooBig):
         error = PayloadTooLarge(str(error) or PayloadTooLarge.default_detail)
+    if isinstance(error, DATABASE_UNAVAILABLE):
+        # Lost connection, server restart, failover: the request's transaction is gone, so
+        # nothing was half-written and the client can safely send it again.
+        logger.warning("Database unavailable during %s: %r", _where(context), error)
+        error = DatabaseUnavailable()
     response = exception_handler(error, context)
     if response is None:
         return None
@@ -78,7 +109,15 @@ def api_exception_handler(error, context):
     else:
         detail = error.detail if isinstance(error, exceptions.APIException) else str(error)
         body = {"detail": str(detail), "errors": []}
-    return Response(body, status=response.status_code, headers=_kept_headers(response))
+    headers = _kept_headers(response)
+    if isinstance(error, DatabaseUnavailable):
+        headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return Response(body, status=response.status_code, headers=headers)
+
+
+def _where(context):
+    request = context.get("request")
+    return f"{request.method} {request.path}" if request is not None else "a request"
 
 
 def _kept_headers(response):

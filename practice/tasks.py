@@ -1,43 +1,121 @@
 """Background work of the practice app. Each task is one call into a service and is safe to
-run twice (the services are idempotent), so tasks are acknowledged late."""
+run twice (the services are idempotent), so tasks are acknowledged late.
+
+A reflection that failed for a passing reason (the coach endpoint timed out, could not be
+reached, or answered 408/409/429/5xx after its own client retries; the database was busy) is
+tried again with growing delays; one that failed for good (a garbage answer) stays failed,
+visible on the operators' status page, which retries it through `retry_reflection`."""
 
 import logging
+import re
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from practice.models import Attempt
+from practice.coach.select import get_coach
+from practice.models import Attempt, Reflection
 from practice.scheduler import schedule_practice
 from practice.services import competency, reflection, scenarios
 
 logger = logging.getLogger(__name__)
 
 RELIABLE = {"acks_late": True, "reject_on_worker_lost": True}
+# A lost connection, a failover, a lock wait that timed out: worth running the task again.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
-@shared_task(**RELIABLE)
-def process_new_attempts(attempt_ids):
+@shared_task(bind=True, max_retries=None, **RELIABLE)
+def process_new_attempts(self, attempt_ids):
     """Update competency in the order the attempts came, keep failures as replay scenarios,
     then queue one reflection each."""
-    attempts = Attempt.objects.filter(pk__in=attempt_ids).select_related("skill", "agent")
-    for attempt in sorted(attempts, key=lambda attempt: (attempt.created_at, attempt.pk)):
-        competency.record_outcome(attempt)
-        if not attempt.success:
-            scenarios.replay_failed_attempt(attempt)
+    try:
+        attempts = Attempt.objects.filter(pk__in=attempt_ids).select_related("skill", "agent")
+        for attempt in sorted(attempts, key=lambda attempt: (attempt.created_at, attempt.pk)):
+            competency.record_outcome(attempt)
+            if not attempt.success:
+                scenarios.replay_failed_attempt(attempt)
+    except DATABASE_ERRORS as error:
+        _retry_after_database_error(self, error)
+        raise
     for attempt_id in attempt_ids:
         reflect_on_attempt.delay(attempt_id)
 
 
-@shared_task(**RELIABLE)
-def reflect_on_attempt(attempt_id):
-    reflection.reflect_attempt(attempt_id)
+def _retry_after_database_error(task, error):
+    """Queue the (idempotent) task again with back-off. Inline (eager) there is no queue: the
+    caller re-raises, and beat's sweep picks the attempts up later."""
+    retries = task.request.retries
+    if task.request.is_eager or retries >= settings.ETUDE_REFLECTION_RETRIES:
+        return
+    logger.warning("%s: database error %r; retrying", task.name, error)
+    raise task.retry(countdown=retry_delay(retries), exc=error)
+
+
+# The errors practice.coach.llm and the reflection service write for failures that may pass.
+TRANSIENT_ERRORS = re.compile(
+    r"did not answer within|could not connect|answered HTTP (408|409|429|5\d\d)"
+    r"|SoftTimeLimitExceeded|Storing the reflection failed: (OperationalError|InterfaceError)"
+)
+
+
+def is_transient(error):
+    """True when a failed reflection's error says the failure may pass by itself."""
+    return bool(TRANSIENT_ERRORS.search(error or ""))
+
+
+def retry_delay(retries):
+    """Seconds before retry number `retries` + 1: doubling from ETUDE_REFLECTION_RETRY_DELAY."""
+    return min(
+        settings.ETUDE_REFLECTION_RETRY_DELAY * 2**retries,
+        settings.ETUDE_REFLECTION_RETRY_MAX_DELAY,
+    )
+
+
+@shared_task(bind=True, max_retries=None, **RELIABLE)
+def reflect_on_attempt(self, attempt_id):
+    retries = self.request.retries
+    try:
+        result = _retry_failed(attempt_id) if retries else reflection.reflect_attempt(attempt_id)
+    except DATABASE_ERRORS as error:
+        _retry_after_database_error(self, error)
+        if not self.request.is_eager:
+            raise
+        # Inline, the caller's other attempts still deserve their turn; the sweep retries this.
+        logger.warning("Reflection on attempt %s not started: %r", attempt_id, error)
+        return None
+    while _worth_retrying(result, retries):
+        if not self.request.is_eager:
+            raise self.retry(countdown=retry_delay(retries))
+        # Run inline (tests, CELERY_TASK_ALWAYS_EAGER): there is no queue to wait in.
+        retries += 1
+        result = _retry_failed(attempt_id)
+    return result.status if result is not None else None
+
+
+def _worth_retrying(result, retries):
+    return (
+        result is not None
+        and result.status == Reflection.Status.FAILED
+        and is_transient(result.error)
+        and retries < settings.ETUDE_REFLECTION_RETRIES
+    )
+
+
+def _retry_failed(attempt_id):
+    coach = get_coach()
+    failed = Reflection.objects.filter(
+        attempt_id=attempt_id, coach_name=coach.name, coach_version=coach.version
+    ).first()
+    if failed is None:
+        return reflection.reflect_attempt(attempt_id, coach=coach)
+    return reflection.retry_reflection(failed, coach=coach)
 
 
 @shared_task(**RELIABLE)
 def retry_reflection(reflection_id):
-    from practice.models import Reflection
-
     found = Reflection.objects.filter(pk=reflection_id).first()
     if found is not None:
         reflection.retry_reflection(found)

@@ -1,0 +1,1 @@
+"""The API benchmark (`make bench-api`): see bench/api.py."""
