@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-sqlite test-postgres browser install lint check clean \
-	bench-api bench-scheduler bench-dashboards bench-audit prod-check
+	bench-api bench-reflection bench-scheduler bench-dashboards bench-audit prod-check
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ clean:
 # Benchmarks: printed figures against a baseline measured in the same run (see README).
 bench-api: $(STAMP)
 	$(BIN)/python bench/api.py
+
+bench-reflection: $(STAMP)
+	$(BIN)/python bench/reflection.py
 
 bench-scheduler: $(STAMP)
 	$(BIN)/python bench/scheduler.py
