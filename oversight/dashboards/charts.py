@@ -2,13 +2,14 @@
 
 Pages embed the JSON (``embed``) and static/etude/dashboards.js draws it with the plotly.js
 the page loads once. The heatmap is sent compactly: scores as one byte per cell in plotly's own
-base64 typed-array form, and the hover details as parallel typed arrays the script turns into
-hover text in the browser.
+base64 typed-array form, and the hover details as parallel typed arrays, deflated together into
+one stream, that the script inflates and turns into hover text in the browser.
 """
 
 import base64
 import json
 import sys
+import zlib
 from array import array
 
 import plotly.graph_objects as go
@@ -29,6 +30,9 @@ ZMAX = SCORE_TOP + 1
 ROW_HEIGHT = 16
 ATTEMPT_DTYPES = {1: "u1", 2: "u2", 4: "u4"}
 GAP_BELOW_COLUMNS = 80  # draw gaps between cells only while they stay visible
+# zlib's default level: 9 saves under 1% of the leaf grid's hover details for three times the
+# time (about 7 ms against 23 for 50,000 cells).
+DEFLATE_LEVEL = 6
 
 _JSON_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
@@ -44,6 +48,19 @@ def typed_array(values, dtype, shape=None):
     if shape:
         spec["shape"] = shape
     return spec
+
+
+def deflated_arrays(fields):
+    """Several arrays of small integers as one zlib stream in base64, with each array's name
+    and dtype in order: the browser inflates it with DecompressionStream("deflate") and cuts it
+    into typed arrays. The arrays are laid end to end (not interleaved per cell): each one's
+    values resemble each other, which is what deflate finds."""
+    stream = b"".join(_little_endian(values) for _, _, values in fields)
+    return {
+        "encoding": "deflate",
+        "bdata": base64.b64encode(zlib.compress(stream, DEFLATE_LEVEL)).decode(),
+        "fields": [{"name": name, "dtype": dtype} for name, dtype, _ in fields],
+    }
 
 
 def _little_endian(values):
@@ -84,7 +101,12 @@ def _layout(**overrides):
 
 
 def heatmap_payload(grid):
-    """The heatmap as JSON text: {"figure": plotly figure, "cells": hover details}."""
+    """The heatmap as JSON text: {"figure": plotly figure, "cells": hover details}.
+
+    The figure draws on its own (scores in its z). The cells' skills are the figure's x; their
+    per-cell details (attempts, uncertainty, days since the last practice, days to the next
+    review) travel deflated: at 200 agents x 252 skills they are 200 KB of bytes, about 270 KB
+    as plain base64, and about 130 KB deflated."""
     rows, columns = grid.shape
     heatmap = go.Heatmap(
         z=typed_array(grid.scores, "u1", f"{rows},{columns}"),
@@ -116,12 +138,15 @@ def heatmap_payload(grid):
         "rows": rows,
         "columns": columns,
         "agents": [name for _, name, _ in grid.agents],
-        "skills": [key for _, key, _ in grid.skills],
         "skillNames": [name for _, _, name in grid.skills],
-        "uncertainty": typed_array(grid.uncertainty, "u1"),
-        "attempts": typed_array(grid.attempts, ATTEMPT_DTYPES[grid.attempts.itemsize]),
-        "lastPracticed": typed_array(grid.last_practiced, "u1"),
-        "nextReview": typed_array(grid.next_review, "i1"),
+        "details": deflated_arrays(
+            (
+                ("attempts", ATTEMPT_DTYPES[grid.attempts.itemsize], grid.attempts),
+                ("uncertainty", "u1", grid.uncertainty),
+                ("lastPracticed", "u1", grid.last_practiced),
+                ("nextReview", "i1", grid.next_review),
+            )
+        ),
         "missing": selectors.NO_SCORE,
         "never": selectors.NEVER,
         "noReview": selectors.NO_REVIEW,

@@ -3,7 +3,8 @@
  * fragments carry only their figure's JSON in a <script type="application/json">.
  *
  * The heatmap's JSON holds the plotly figure (scores as one byte per cell, plotly's base64
- * typed-array form) and its hover details as parallel typed arrays, turned into hover text here.
+ * typed-array form) and its hover details as parallel typed arrays deflated into one stream,
+ * inflated here (DecompressionStream) and turned into hover text.
  */
 (function () {
   "use strict";
@@ -17,11 +18,34 @@
     return element ? JSON.parse(element.textContent) : null;
   }
 
+  function base64Bytes(text) {
+    var binary = atob(text);
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes;
+  }
+
   function decode(spec) {
-    var text = atob(spec.bdata);
-    var bytes = new Uint8Array(text.length);
-    for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-    return new TYPES[spec.dtype](bytes.buffer);
+    return new TYPES[spec.dtype](base64Bytes(spec.bdata).buffer);
+  }
+
+  /* Inflate deflated arrays laid end to end, each `count` values long: a promise of
+   * {name: typed array}. */
+  function inflate(spec, count) {
+    var stream = new Blob([base64Bytes(spec.bdata)]).stream()
+      .pipeThrough(new DecompressionStream(spec.encoding));
+    return new Response(stream).arrayBuffer().then(function (buffer) {
+      var arrays = {};
+      var offset = 0;
+      spec.fields.forEach(function (field) {
+        var type = TYPES[field.dtype];
+        var end = offset + count * type.BYTES_PER_ELEMENT;
+        arrays[field.name] = new type(buffer.slice(offset, end));
+        offset = end;
+      });
+      if (offset !== buffer.byteLength) throw new Error("heatmap details: unexpected length");
+      return arrays;
+    });
   }
 
   function plural(count, word) {
@@ -41,11 +65,11 @@
     return "in " + (days === 127 ? "over " : "") + plural(days, "day");
   }
 
-  function hoverText(cells, scores) {
-    var uncertainty = decode(cells.uncertainty);
-    var attempts = decode(cells.attempts);
-    var lastPracticed = decode(cells.lastPracticed);
-    var nextReview = decode(cells.nextReview);
+  function hoverText(cells, scores, details) {
+    var uncertainty = details.uncertainty;
+    var attempts = details.attempts;
+    var lastPracticed = details.lastPracticed;
+    var nextReview = details.nextReview;
     var rows = [];
     for (var row = 0; row < cells.rows; row++) {
       var texts = new Array(cells.columns);
@@ -76,17 +100,20 @@
     if (!payload) return Promise.resolve(element);
     var cells = payload.cells;
     var trace = payload.figure.data[0];
-    trace.text = hoverText(cells, decode(trace.z));
-    trace.hovertemplate = "<b>%{y}</b><br>%{x}: %{text}<extra></extra>";
     element.etudeCells = cells;
-    element.replaceChildren();
-    return Plotly.newPlot(element, payload.figure.data, payload.figure.layout, CONFIG).then(function (graph) {
+    element.etudeSkills = trace.x;
+    return inflate(cells.details, cells.rows * cells.columns).then(function (details) {
+      trace.text = hoverText(cells, decode(trace.z), details);
+      trace.hovertemplate = "<b>%{y}</b><br>%{x}: %{text}<extra></extra>";
+      element.replaceChildren();
+      return Plotly.newPlot(element, payload.figure.data, payload.figure.layout, CONFIG);
+    }).then(function (graph) {
       graph.on("plotly_click", function (event) {
         var point = event.points && event.points[0];
         if (!point) return;
         var index = Array.isArray(point.pointNumber)
           ? point.pointNumber
-          : [cells.agents.indexOf(point.y), cells.skills.indexOf(point.x)];
+          : [trace.y.indexOf(point.y), trace.x.indexOf(point.x)];
         openCell(element, index[0], index[1]);
       });
       return graph;
@@ -99,7 +126,7 @@
     var target = document.querySelector(element.dataset.drilldownTarget);
     var url = element.dataset.drilldownUrl
       .replace("__agent__", encodeURIComponent(cells.agents[row]))
-      .replace("__skill__", encodeURIComponent(cells.skills[column]));
+      .replace("__skill__", encodeURIComponent(element.etudeSkills[column]));
     return htmx.ajax("GET", url, { source: target, target: target, swap: "innerHTML" });
   }
 
@@ -134,5 +161,5 @@
     drawIn(document.body);
   }
 
-  window.etudeDashboards = { openCell: openCell, decode: decode };
+  window.etudeDashboards = { openCell: openCell, decode: decode, inflate: inflate };
 })();

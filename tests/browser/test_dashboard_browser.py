@@ -6,6 +6,8 @@ the project's static files finder, never from the internet.
 Playwright drives /usr/bin/chromium (scripts/ensure-chromium installs it); it never downloads a
 browser of its own."""
 
+import math
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
 from etude_site import urls as site_urls
+from practice.models import Attempt
 from practice.services.competency import record_outcome
 from tests.factories import AgentFactory, AttemptFactory, SkillFactory, operator
 
@@ -105,7 +108,7 @@ def browser_page(monkeypatch, settings):
         assert offsite == [], f"the page reached outside the server: {offsite}"
 
 
-def practiced(agent, key, outcomes, *, days_ago):
+def practiced(agent, key, outcomes, *, days_ago, source=Attempt.Source.LIVE):
     now = timezone.now()
     for index, success in enumerate(outcomes):
         record_outcome(
@@ -114,9 +117,33 @@ def practiced(agent, key, outcomes, *, days_ago):
                 skill=SkillFactory(key=key),
                 success=success,
                 score=1.0 if success else 0.0,
+                source=source,
                 created_at=now - timedelta(days=days_ago, hours=-index),
             )
         )
+
+
+def estimate_line(competency):
+    """The hover's estimate line, in whole percent rounded half up as the page sends them."""
+    score, spread = (
+        math.floor(value * 100 + 0.5) for value in (competency.estimate, competency.uncertainty)
+    )
+    return f"{score}% ± {spread} · {competency.attempts} attempts"
+
+
+def review_lines(due):
+    """What the hover may say of a review due at `due`: the page counted whole days from its
+    own moment, a little before this one."""
+    days = math.floor((due - timezone.now()) / timedelta(days=1))
+    texts = []
+    for count in (days, days + 1):
+        if count == 0:
+            texts.append("due today")
+        elif count < 0:
+            texts.append(f"overdue by {-count} day{'s' if count != -1 else ''}")
+        else:
+            texts.append(f"in {count} day{'s' if count != 1 else ''}")
+    return re.compile("next review: (" + "|".join(map(re.escape, texts)) + ")")
 
 
 def test_heatmap_draws_every_cell_and_a_click_opens_the_learning_curve(live_server, browser_page):
@@ -133,7 +160,9 @@ def test_heatmap_draws_every_cell_and_a_click_opens_the_learning_curve(live_serv
     practiced(alpha, "support.tone", [True, True], days_ago=3)
     practiced(beta, "support.policy.refunds", [False, True, False], days_ago=5)
     practiced(beta, "support.tone", [False], days_ago=2)
-    practiced(gamma, "support.tone", [True, False, True], days_ago=1)
+    practiced(
+        gamma, "support.tone", [True, False, True], days_ago=4, source=Attempt.Source.PRACTICE
+    )
 
     page.goto(f"{live_server.url}/accounts/login/?next=/dash/heatmap/")
     page.fill("#id_username", "olga")
@@ -150,10 +179,26 @@ def test_heatmap_draws_every_cell_and_a_click_opens_the_learning_curve(live_serv
     assert cells["images"] == 1
     page.screenshot(path=str(ARTIFACTS / "dashboard-heatmap.png"), full_page=True)
 
-    # Click alpha x support.intent in the chart itself: the drill-down arrives below it.
+    # Hovering a cell shows every detail the page sent for it, inflated in the browser:
+    # gamma practised tone (a leaf, so its review is scheduled) 4 to 3.9 days ago.
+    hover = page.locator(".hoverlayer")
+    tone = gamma.competencies.get(skill__key="support.tone")
+    spot = page.evaluate(CELL_POSITION, [2, 2])
+    page.mouse.move(spot["x"], spot["y"])
+    expect(hover).to_contain_text("gammasupport.tone: Tone" + estimate_line(tone))
+    expect(hover).to_contain_text("last practiced: 3 days ago")
+    expect(hover).to_contain_text(review_lines(tone.next_review_at))
+
+    # Alpha x support.intent, a parent rolled up from its leaf: only live attempts, no review.
+    intent = alpha.competencies.get(skill__key="support.intent")
     spot = page.evaluate(CELL_POSITION, [0, 0])
     page.mouse.move(spot["x"], spot["y"])
-    expect(page.locator(".hoverlayer")).to_contain_text("6 attempts")
+    expect(hover).to_contain_text(estimate_line(intent))
+    expect(hover).to_contain_text("6 attempts")
+    expect(hover).to_contain_text("last practiced: never")
+    expect(hover).to_contain_text("next review: not scheduled")
+
+    # Click it in the chart itself: the drill-down arrives below it.
     page.mouse.click(spot["x"], spot["y"])
     drilldown = page.locator("#drilldown [data-drilldown]")
     expect(drilldown).to_have_attribute("data-drilldown", "alpha/support.intent")

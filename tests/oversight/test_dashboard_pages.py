@@ -7,6 +7,8 @@ import gzip
 import json
 import math
 import re
+import zlib
+from array import array
 from datetime import timedelta
 from pathlib import Path
 
@@ -226,14 +228,35 @@ def test_operator_revokes_a_key(client, world):
 # --- Heatmap -------------------------------------------------------------------------------------
 
 
-def decoded(spec):
-    raw = base64.b64decode(spec["bdata"])
-    width = {"u1": 1, "i1": 1, "u2": 2, "u4": 4}[spec["dtype"]]
-    signed = spec["dtype"].startswith("i")
+WIDTHS = {"u1": 1, "i1": 1, "u2": 2, "u4": 4}
+
+
+def integers(raw, dtype):
+    """Little-endian bytes read as JavaScript's typed array of `dtype` reads them."""
+    width, signed = WIDTHS[dtype], dtype.startswith("i")
     return [
         int.from_bytes(raw[i : i + width], "little", signed=signed)
         for i in range(0, len(raw), width)
     ]
+
+
+def decoded(spec):
+    return integers(base64.b64decode(spec["bdata"]), spec["dtype"])
+
+
+def details(cells):
+    """The heatmap's per-cell hover details, inflated and cut as static/etude/dashboards.js
+    does: {field name: one integer per cell}."""
+    spec = cells["details"]
+    assert spec["encoding"] == "deflate"  # the name DecompressionStream knows zlib's format by
+    raw = zlib.decompress(base64.b64decode(spec["bdata"]))
+    count, offset, arrays = cells["rows"] * cells["columns"], 0, {}
+    for field in spec["fields"]:
+        end = offset + count * WIDTHS[field["dtype"]]
+        arrays[field["name"]] = integers(raw[offset:end], field["dtype"])
+        offset = end
+    assert offset == len(raw)
+    return arrays
 
 
 def heatmap_payload(content):
@@ -263,10 +286,25 @@ def test_heatmap_sends_every_cell_as_small_integers(client, world):
         round(beta.competencies.get(skill__key="support.tone").estimate * 100),
     ]
     assert scores == expected
-    assert decoded(cells["attempts"]) == [4, 1, 0, 3]
-    assert decoded(cells["lastPracticed"]) == [selectors.NEVER, 2, selectors.NEVER, selectors.NEVER]
+    hover = details(cells)
+    assert hover["attempts"] == [4, 1, 0, 3]
+    assert hover["lastPracticed"] == [selectors.NEVER, 2, selectors.NEVER, selectors.NEVER]
+    assert hover["uncertainty"] == [
+        math.floor(alpha.competencies.get(skill__key="support.intent").uncertainty * 100 + 0.5),
+        math.floor(alpha.competencies.get(skill__key="support.tone").uncertainty * 100 + 0.5),
+        0,
+        math.floor(beta.competencies.get(skill__key="support.tone").uncertainty * 100 + 0.5),
+    ]
+    # The rolled-up parent and the empty cell have no review; the leaves count whole days to
+    # theirs from the moment of the request, a little after the fixture's `now`.
+    assert hover["nextReview"][0] == hover["nextReview"][2] == selectors.NO_REVIEW
+    for cell, agent in ((1, alpha), (3, beta)):
+        due = agent.competencies.get(skill__key="support.tone").next_review_at
+        days = math.floor((due - world["now"]) / timedelta(days=1))
+        assert hover["nextReview"][cell] in (days, days - 1)
     assert cells["agents"] == ["alpha", "beta"]
-    assert cells["skills"] == ["support.intent", "support.tone"]
+    assert cells["skillNames"] == ["Intent", "Tone"]
+    assert (cells["rows"], cells["columns"]) == (2, 2)
     # plotly.js is loaded once, in the head, from the project's own static files.
     page = response.content.decode()
     assert page.count("vendor/plotly.min.js") == 1
@@ -299,7 +337,7 @@ def test_heatmap_levels_and_filters(client, world):
     client.force_login(auditor())
     roots = heatmap_payload(client.get(reverse("dash:heatmap"), {"level": 0}).content)
     assert roots["figure"]["data"][0]["x"] == ["support"]
-    assert decoded(roots["cells"]["attempts"]) == [5, 3]  # parents count their whole subtree
+    assert details(roots["cells"])["attempts"] == [5, 3]  # parents count their whole subtree
 
     leaves = heatmap_payload(
         client.get(
@@ -308,6 +346,77 @@ def test_heatmap_levels_and_filters(client, world):
     )
     assert leaves["figure"]["data"][0]["x"] == ["support.intent.ambiguity"]
     assert leaves["figure"]["data"][0]["y"] == ["alpha"]
+
+
+def synthetic_grid(rows, columns, cell):
+    """A grid of `rows` agents by `columns` skills whose cells are cell(index) ->
+    (score, uncertainty, attempts, last practiced, next review)."""
+    values = [cell(index) for index in range(rows * columns)]
+    widest = max(attempts for _, _, attempts, _, _ in values)
+    return selectors.HeatmapGrid(
+        level=2,
+        agents=[(row, f"agent-{row:03d}", row % 4 == 3) for row in range(rows)],
+        skills=[
+            (column, f"area.skill.case_{column}", f"Case {column}") for column in range(columns)
+        ],
+        scores=bytearray(score for score, _, _, _, _ in values),
+        uncertainty=bytearray(spread for _, spread, _, _, _ in values),
+        attempts=array("I" if widest > 0xFFFF else "H", (count for _, _, count, _, _ in values)),
+        last_practiced=bytearray(days for _, _, _, days, _ in values),
+        next_review=array("b", (days for _, _, _, _, days in values)),
+        filled=len(values),
+    )
+
+
+def test_heatmap_details_survive_the_round_trip_for_every_width():
+    grid = synthetic_grid(
+        3,
+        4,
+        lambda index: (
+            selectors.NO_SCORE if index == 5 else index * 8,
+            index * 4,
+            70_000 + index if index % 2 else index,
+            selectors.NEVER if index == 0 else index * 20,
+            selectors.NO_REVIEW if index == 1 else 127 - index * 20,
+        ),
+    )
+    payload = json.loads(charts.heatmap_payload(grid))
+    hover = details(payload["cells"])
+    assert [field["dtype"] for field in payload["cells"]["details"]["fields"]] == [
+        "u4",
+        "u1",
+        "u1",
+        "i1",
+    ]
+    assert hover["attempts"] == list(grid.attempts)
+    assert hover["uncertainty"] == list(grid.uncertainty)
+    assert hover["lastPracticed"] == list(grid.last_practiced)
+    assert hover["nextReview"] == list(grid.next_review)
+    assert hover["nextReview"][1] == selectors.NO_REVIEW and hover["nextReview"][-1] == -93
+    assert decoded(payload["figure"]["data"][0]["z"]) == list(grid.scores)
+
+
+def test_heatmap_payload_of_a_full_leaf_grid_stays_small():
+    """200 agents x 252 skills, every cell filled with varied values (as in bench/dashboards.py):
+    under 300 KB of JSON, most of it the scores and the deflated details."""
+    rows, columns = 200, 252
+    grid = synthetic_grid(
+        rows,
+        columns,
+        lambda index: (
+            (index * 37) % 101,
+            (index * 7) % 30,
+            15 + index % 11,
+            (index * 13) % 60,
+            (index * 11) % 50 - 10,
+        ),
+    )
+    payload = charts.embed(charts.heatmap_payload(grid)).encode()
+    assert len(payload) < 300_000
+    cells = json.loads(payload)["cells"]
+    assert details(cells)["lastPracticed"][:3] == [0, 13, 26]
+    # The scores stay in plotly's own form, one byte a cell; the details are what shrank.
+    assert len(base64.b64decode(cells["details"]["bdata"])) < rows * columns
 
 
 def test_heatmap_is_compressed_for_browsers_that_accept_gzip(client, world):
