@@ -99,7 +99,7 @@ def _parse_arguments():
         "--conn-max-age",
         type=int,
         default=None,
-        help="override the database CONN_MAX_AGE (the product's settings use 0)",
+        help="override the database CONN_MAX_AGE (the product's default is 60 s)",
     )
     parser.add_argument(
         "--only",
@@ -138,9 +138,7 @@ def _configure_environment(options, workdir):
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ETUDE_COACH_MODEL"):
         os.environ.pop(name, None)
     if options.conn_max_age is not None:
-        os.environ["BENCH_CONN_MAX_AGE"] = str(options.conn_max_age)
-    else:
-        os.environ.pop("BENCH_CONN_MAX_AGE", None)
+        os.environ["CONN_MAX_AGE"] = str(options.conn_max_age)
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("bench: DATABASE_URL must name the throwaway PostgreSQL server.")
     (workdir / "var").mkdir()
@@ -671,7 +669,7 @@ CPU ms/req: CPU time of gunicorn, PostgreSQL and wrk per request. CPU-based: the
         )
         for note in measurement.notes:
             print(f"  {measurement.scenario}: {note}")
-    conn = "0 (product setting)" if options.conn_max_age is None else options.conn_max_age
+    conn = os.environ.get("CONN_MAX_AGE") or "60 (product default)"
     print(
         f"gunicorn {options.workers} sync workers; wrk {options.threads} thread(s), "
         f"{options.connections} connections; CONN_MAX_AGE {conn}; {os.cpu_count()} CPUs"

@@ -1,8 +1,14 @@
 """The agent API (/api/v1/): thin views over the practice services."""
 
+import re
+from types import SimpleNamespace
+
+import orjson
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils.cache import get_conditional_response
 from django.utils.decorators import method_decorator
+from django.utils.http import quote_etag
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import condition
 from drf_spectacular.types import OpenApiTypes
@@ -12,7 +18,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
 )
-from rest_framework import permissions, status
+from rest_framework import exceptions, permissions, status
 from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import JSONParser
@@ -214,18 +220,91 @@ def _memory_etag(request, *args, **kwargs):
     """Runs before the view, so a matching If-None-Match is answered without the pull."""
     if not isinstance(request.user, AgentPrincipal):
         return None
+    return _pull_etag(request.user, request)
+
+
+def _pull_etag(principal, request):
     query = "&".join(
         f"{name}={request.GET.get(name, '')}" for name in ("skill", "context", "limit", "release")
     )
     return memory.pull_etag(
-        request.user.agent,
+        principal.agent,
         pinned_release=request.GET.get("release"),
         query=f"{request.path}?{query}",
     )
 
 
+class FirstRenderer(BaseContentNegotiation):
+    """The view's one format whatever Accept asks for (the prompt is always Markdown, errors
+    always JSON): an agent's HTTP client often sends its own default Accept header."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+MEMORY_QUERY_NAMES = {"skill", "context", "limit", "release"}
+PLAIN_SKILL = re.compile(KEY_PATTERN)
+PLAIN_NUMBER = re.compile(r"[0-9]{1,10}")
+PLAIN_TEXT = re.compile(r"[^\x00\ud800-\udfff]*")
+
+
+def _memory_query(params):
+    """A pull's validated parameters. The usual well-formed query is read directly; anything
+    else goes through MemoryQuerySerializer, whose messages say what is wrong."""
+    query = params.dict()
+    skill, context = query.get("skill", ""), query.get("context", "").strip()
+    limit, release = query.get("limit", "10"), query.get("release")
+    if (
+        query.keys() <= MEMORY_QUERY_NAMES
+        and len(skill) <= 200
+        and PLAIN_SKILL.fullmatch(skill)
+        and len(context) <= 4000
+        and PLAIN_TEXT.fullmatch(context)
+        and PLAIN_NUMBER.fullmatch(limit)
+        and 1 <= int(limit) <= 100
+        and (release is None or (PLAIN_NUMBER.fullmatch(release) and 1 <= int(release) < 2**31))
+    ):
+        plain = {"skill": skill, "context": context, "limit": int(limit)}
+        if release is not None:
+            plain["release"] = int(release)
+        return plain
+    checked = serializers.MemoryQuerySerializer(data=query)
+    checked.is_valid(raise_exception=True)
+    return checked.validated_data
+
+
 class MemoryView(AgentAPIView):
     as_prompt = False
+    # JSON whatever Accept says: negotiating costs a pull more than rendering does.
+    content_negotiation_class = FirstRenderer
+
+    def dispatch(self, request, *args, **kwargs):
+        # Most pulls are repeats: answer an unchanged one before REST framework wraps, negotiates
+        # and parses the request, with the same key check, rate limit and ETag as the full path.
+        return self._not_modified(request) or super().dispatch(request, *args, **kwargs)
+
+    def _not_modified(self, request):
+        if request.method != "GET" or "HTTP_IF_NONE_MATCH" not in request.META:
+            return None
+        try:
+            authenticated = AgentKeyAuthentication().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            return None  # the full path answers with the reason
+        if authenticated is None:
+            return None
+        caller = SimpleNamespace(user=authenticated[0])
+        etag = quote_etag(_pull_etag(caller.user, request))
+        answer = get_conditional_response(request, etag=etag)
+        if answer is None or answer.status_code != status.HTTP_304_NOT_MODIFIED:
+            return None
+        # Counted only here: a request that goes on to the full path is counted there.
+        if not all(throttle.allow_request(caller, self) for throttle in self.get_throttles()):
+            return None
+        answer["ETag"] = etag
+        return answer
 
     @extend_schema(
         operation_id="pull_memory",
@@ -241,15 +320,14 @@ class MemoryView(AgentAPIView):
     )
     @method_decorator(condition(etag_func=_memory_etag))
     def get(self, request):
-        query = serializers.MemoryQuerySerializer(data=request.query_params.dict())
-        query.is_valid(raise_exception=True)
+        query = _memory_query(request.GET)
         try:
             selection = memory.select(
                 self.agent,
-                query.validated_data["skill"],
-                context=query.validated_data.get("context", ""),
-                limit=query.validated_data["limit"],
-                release_number=query.validated_data.get("release"),
+                query["skill"],
+                context=query.get("context", ""),
+                limit=query["limit"],
+                release_number=query.get("release"),
             )
         except memory.OutsideBoundaries as error:
             raise Refused(str(error), status.HTTP_403_FORBIDDEN, "out_of_bounds") from None
@@ -259,31 +337,21 @@ class MemoryView(AgentAPIView):
             return HttpResponse(
                 memory.as_prompt(selection), content_type="text/markdown; charset=utf-8"
             )
-        return Response(
-            {
-                "release": selection.release.number if selection.release else None,
-                "skill": selection.skill_key,
-                "strategies": serializers.MemoryStrategySerializer(
-                    selection.strategies, many=True
-                ).data,
-            }
+        represent = serializers.MemoryStrategySerializer.represent
+        return HttpResponse(
+            orjson.dumps(
+                {
+                    "release": selection.release.number if selection.release else None,
+                    "skill": selection.skill_key,
+                    "strategies": [represent(item) for item in selection.strategies],
+                }
+            ),
+            content_type="application/json",
         )
-
-
-class PromptNegotiation(BaseContentNegotiation):
-    """The prompt is always Markdown and errors always JSON, whatever Accept asks for: an
-    agent's HTTP client often sends its own default Accept header."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0]
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
 
 
 class MemoryPromptView(MemoryView):
     as_prompt = True
-    content_negotiation_class = PromptNegotiation
 
     @extend_schema(
         operation_id="pull_memory_prompt",

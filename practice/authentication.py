@@ -55,6 +55,7 @@ class AgentKeyAuthentication(authentication.BaseAuthentication):
             LAST_USED_RESOLUTION_SECONDS
         ):
             AgentKey.objects.filter(pk=key.pk).update(last_used_at=now)
+            key.last_used_at = now  # the cached copy too, so the next requests skip the write
         return AgentPrincipal(key.agent, key), key
 
     def authenticate_header(self, request):

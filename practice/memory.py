@@ -14,13 +14,17 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
+from django.db import connection
+
+from practice import caches
 from practice.models import (
-    AgentBoundary,
     CurrentRelease,
     MemoryRelease,
     MemoryReleaseEntry,
     Strategy,
+    StrategyVersion,
 )
+from practice.services.agents import boundary_keys
 from practice.services.errors import PracticeError
 from taxonomy.models import Skill
 
@@ -93,9 +97,9 @@ class UnknownRelease(PracticeError):
 def select(agent, skill_key, *, context="", limit=10, release_number=None):
     """The approved strategies an agent may use for a skill, from the current release or the
     pinned one, ranked for the context."""
-    if not Skill.objects.filter(key=skill_key).exists():
+    if skill_key not in _skill_keys():
         raise UnknownSkill(f"Unknown skill {skill_key}.")
-    roots = _boundary_keys(agent)
+    roots = boundary_keys(agent)
 
     def allowed(key):
         return any(key == root or key.startswith(f"{root}.") for root in roots)
@@ -107,12 +111,12 @@ def select(agent, skill_key, *, context="", limit=10, release_number=None):
         if release is None:
             raise UnknownRelease(f"There is no release {release_number}.")
     else:
-        pointer = CurrentRelease.objects.select_related("release").first()
-        release = pointer.release if pointer else None
+        release = current_release()
     if release is None:
         return Selection(skill_key, None, [])
-    ranked = rank(candidate_entries(release, skill_key, allowed), context, limit)
-    return Selection(skill_key, release, ranked)
+    indexed = candidates(release, skill_key, allowed)
+    counters = caches.counters.get(release.pk, lambda: _release_counters(release.pk))
+    return Selection(skill_key, release, rank(indexed, context, limit, counters))
 
 
 def pull_etag(agent, *, pinned_release, query):
@@ -122,20 +126,24 @@ def pull_etag(agent, *, pinned_release, query):
     if pinned_release:
         release_tag = f"pinned:{pinned_release}"
     else:
-        pointer = (
-            CurrentRelease.objects.select_related("release")
-            .only("release__number", "release__content_hash")
-            .first()
-        )
-        release_tag = (
-            f"{pointer.release.number}:{pointer.release.content_hash}" if pointer else "none"
-        )
-    boundaries = ",".join(sorted(_boundary_keys(agent)))
+        release = current_release()
+        release_tag = f"{release.number}:{release.content_hash}" if release else "none"
+    boundaries = ",".join(sorted(boundary_keys(agent)))
     return hashlib.sha256(f"{release_tag}|{boundaries}|{query}".encode()).hexdigest()[:32]
 
 
-def _boundary_keys(agent):
-    return list(AgentBoundary.objects.filter(agent=agent).values_list("skill__key", flat=True))
+def current_release():
+    """The release agents pull now, or None before the first (a per-process copy)."""
+
+    def load():
+        pointer = CurrentRelease.objects.select_related("release").first()
+        return pointer.release if pointer else None
+
+    return caches.releases.get("current", load)
+
+
+def _skill_keys():
+    return caches.skills.get("all", lambda: frozenset(Skill.objects.values_list("key", flat=True)))
 
 
 def release_entries(release):
@@ -177,65 +185,141 @@ def _release_entries(release_id, created_at):
     return grouped
 
 
-def candidate_entries(release, skill_key, allowed):
-    """Entries for the skill, its descendants and ancestors, limited to `allowed(skill_key)`."""
-    grouped = release_entries(release)
+@dataclass(frozen=True)
+class Candidates:
+    """The entries a pull ranks, indexed for BM25: the postings of each term (entry position,
+    occurrences) and the average entry length."""
+
+    entries: tuple
+    postings: dict
+    average_length: float
+
+    @classmethod
+    def of(cls, entries):
+        postings = {}
+        for position, entry in enumerate(entries):
+            for term, occurrences in entry.terms.items():
+                postings.setdefault(term, []).append((position, occurrences))
+        average = sum(entry.length for entry in entries) / len(entries) if entries else 0.0
+        return cls(tuple(entries), postings, average or 1.0)
+
+
+def candidates(release, skill_key, allowed):
+    """Entries for the skill, its descendants and those of its ancestors that `allowed(key)`
+    accepts (the skill's own subtree is inside the boundaries when the skill is)."""
+    if not allowed(skill_key):  # only the simulation asks; pulls refuse such a skill first
+        prefix = f"{skill_key}."
+        return Candidates.of(
+            [
+                entry
+                for key, entries in release_entries(release).items()
+                if (key == skill_key or key.startswith(prefix) or skill_key.startswith(f"{key}."))
+                and allowed(key)
+                for entry in entries
+            ]
+        )
     parts = skill_key.split(".")
-    ancestors = {".".join(parts[:n]) for n in range(1, len(parts))}
+    ancestors = tuple(
+        key for key in (".".join(parts[:n]) for n in range(1, len(parts))) if allowed(key)
+    )
+    # Releases never change, so the index of each (release, skill, ancestors) is kept.
+    return _candidates(release.pk, release.created_at, skill_key, ancestors)
+
+
+@lru_cache(maxsize=4096)
+def _candidates(release_id, created_at, skill_key, ancestors):
+    grouped = _release_entries(release_id, created_at)
     prefix = f"{skill_key}."
-    chosen = []
+    chosen = list(grouped.get(skill_key, ()))
     for key, entries in grouped.items():
-        if (key == skill_key or key.startswith(prefix) or key in ancestors) and allowed(key):
+        if key.startswith(prefix):
             chosen.extend(entries)
-    return chosen
+    for key in ancestors:
+        chosen.extend(grouped.get(key, ()))
+    return Candidates.of(chosen)
 
 
-def rank(entries, context, limit):
-    """Order entries by relevance to the context, then by effectiveness; keep `limit`."""
-    counters = {
-        row["id"]: row
-        for row in Strategy.objects.filter(id__in=[entry.strategy_id for entry in entries]).values(
-            "id", "helpful_count", "harmful_count", "use_count"
+def candidate_entries(release, skill_key, allowed):
+    """The entries of `candidates` as a list."""
+    return list(candidates(release, skill_key, allowed).entries)
+
+
+def rank(entries, context, limit, counters=None):
+    """Order entries (a list or Candidates) by relevance to the context, then by effectiveness
+    (from `counters`: helpful, harmful and use counts by strategy id, read here when not
+    given); keep `limit`."""
+    indexed = entries if isinstance(entries, Candidates) else Candidates.of(entries)
+    entries = indexed.entries
+    if counters is None:
+        counters = _counters([entry.strategy_id for entry in entries])
+    relevance = _bm25(indexed, words(context or ""))
+    counts = [counters.get(entry.strategy_id, (0, 0, 0)) for entry in entries]
+    effectiveness = [(helpful + 1) / (helpful + harmful + 2) for helpful, harmful, _ in counts]
+    order = sorted(
+        range(len(entries)),
+        key=lambda at: (-relevance[at], -effectiveness[at], entries[at].strategy_id),
+    )
+    return [
+        RankedStrategy(
+            entry=entries[at],
+            relevance=relevance[at],
+            effectiveness=effectiveness[at],
+            helpful=counts[at][0],
+            harmful=counts[at][1],
+            uses=counts[at][2],
         )
-    }
-    relevance = _bm25(entries, words(context or ""))
-    ranked = []
-    for entry, score in zip(entries, relevance, strict=True):
-        row = counters.get(entry.strategy_id, {})
-        helpful, harmful = row.get("helpful_count", 0), row.get("harmful_count", 0)
-        ranked.append(
-            RankedStrategy(
-                entry=entry,
-                relevance=score,
-                effectiveness=(helpful + 1) / (helpful + harmful + 2),
-                helpful=helpful,
-                harmful=harmful,
-                uses=row.get("use_count", 0),
-            )
+        for at in order[:limit]
+    ]
+
+
+def _counters(strategy_ids):
+    """Live helpful / harmful / use counts by strategy id: one plain query, as a pull is the
+    API's busiest request and the ORM's query building would cost more than the query."""
+    if not strategy_ids:
+        return {}
+    table = connection.ops.quote_name(Strategy._meta.db_table)
+    placeholders = ",".join(["%s"] * len(strategy_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, helpful_count, harmful_count, use_count FROM {table} "
+            f"WHERE id IN ({placeholders})",
+            strategy_ids,
         )
-    ranked.sort(key=lambda item: (-item.relevance, -item.effectiveness, item.entry.strategy_id))
-    return ranked[:limit]
+        return {row[0]: row[1:] for row in cursor.fetchall()}
 
 
-def _bm25(entries, query):
-    if not query or not entries:
-        return [0.0] * len(entries)
-    count = len(entries)
-    average = sum(entry.length for entry in entries) / count or 1.0
-    query_terms = set(query)
-    frequency = {term: sum(1 for entry in entries if term in entry.terms) for term in query_terms}
-    scores = []
-    for entry in entries:
-        score = 0.0
-        for term in query_terms:
-            occurrences = entry.terms.get(term, 0)
-            if not occurrences:
-                continue
-            idf = math.log(1 + (count - frequency[term] + 0.5) / (frequency[term] + 0.5))
-            norm = occurrences + BM25_K1 * (1 - BM25_B + BM25_B * entry.length / average)
-            score += idf * occurrences * (BM25_K1 + 1) / norm
-        scores.append(round(score, 6))
-    return scores
+def _release_counters(release_id):
+    """The counters of every strategy in a release, in one query: a process reads them once
+    per ETUDE_API_CACHE_SECONDS rather than once per pull."""
+    strategy = connection.ops.quote_name(Strategy._meta.db_table)
+    version = connection.ops.quote_name(StrategyVersion._meta.db_table)
+    entry = connection.ops.quote_name(MemoryReleaseEntry._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, helpful_count, harmful_count, use_count FROM {strategy} WHERE id IN "
+            f"(SELECT v.strategy_id FROM {version} v JOIN {entry} e "
+            f"ON e.strategy_version_id = v.id WHERE e.release_id = %s)",
+            [release_id],
+        )
+        return {row[0]: row[1:] for row in cursor.fetchall()}
+
+
+def _bm25(indexed, query):
+    count = len(indexed.entries)
+    scores = [0.0] * count
+    if not query or not count:
+        return scores
+    for term in set(query):
+        postings = indexed.postings.get(term)
+        if not postings:
+            continue
+        frequency = len(postings)
+        idf = math.log(1 + (count - frequency + 0.5) / (frequency + 0.5))
+        for position, occurrences in postings:
+            length = indexed.entries[position].length
+            norm = occurrences + BM25_K1 * (1 - BM25_B + BM25_B * length / indexed.average_length)
+            scores[position] += idf * occurrences * (BM25_K1 + 1) / norm
+    return [round(score, 6) for score in scores]
 
 
 def as_prompt(selection):

@@ -1,7 +1,7 @@
 import pytest
 
 from etude_site.celery import app as celery_app
-
+from practice import caches
 from tests.openai_server import openai_server  # noqa: F401  (the scripted coach endpoint)
 
 
@@ -9,6 +9,12 @@ from tests.openai_server import openai_server  # noqa: F401  (the scripted coach
 def _media_and_var(settings, tmp_path):
     """Keep anything a test writes to disk inside its own temporary folder."""
     settings.VAR_DIR = tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_api_caches():
+    """Each test starts without the web process's copies of keys, boundaries and releases."""
+    caches.clear_all()
 
 
 @pytest.fixture(autouse=True, scope="session")

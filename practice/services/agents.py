@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from practice import caches
 from practice.models import Agent, AgentBoundary, AgentKey
 from practice.services.errors import PracticeError
 from taxonomy.models import Skill
@@ -64,6 +65,16 @@ def set_boundaries(agent, skill_keys, *, actor=None, reason=""):
                 reason=reason,
             )
     return agent
+
+
+def boundary_keys(agent):
+    """The keys of the subtrees an agent may work in (a per-process copy: practice.caches)."""
+    return caches.boundaries.get(
+        agent.pk,
+        lambda: tuple(
+            AgentBoundary.objects.filter(agent=agent).values_list("skill__key", flat=True)
+        ),
+    )
 
 
 def is_within_boundaries(agent, skill):
@@ -165,11 +176,14 @@ class KeyRefused(PracticeError):
 
 
 def authenticate_key(secret):
-    """The usable AgentKey for this key text, or KeyRefused saying why not."""
+    """The usable AgentKey for this key text, or KeyRefused saying why not. The key row is
+    read through practice.caches: treat the returned instance as read-only."""
     prefix = split_key(secret)
     if prefix is None:
         raise KeyRefused("The API key is malformed.")
-    key = AgentKey.objects.select_related("agent").filter(prefix=prefix).first()
+    key = caches.keys.get(
+        prefix, lambda: AgentKey.objects.select_related("agent").filter(prefix=prefix).first()
+    )
     if key is None or not hmac.compare_digest(key.hashed_key, hash_key(secret)):
         raise KeyRefused("The API key is not valid.")
     if key.revoked_at is not None:

@@ -563,7 +563,11 @@ def test_memory_when_no_release_exists(api):
     assert body == {"release": None, "skill": "support", "strategies": []}
 
 
-def test_memory_etag_gives_304_without_touching_strategy_tables(api, strategies):
+@pytest.mark.parametrize("cache_seconds", [0, 2])
+def test_memory_etag_gives_304_without_touching_strategy_tables(
+    api, strategies, settings, cache_seconds
+):
+    settings.ETUDE_API_CACHE_SECONDS = cache_seconds
     first = pull(api, skill="support.intent.ambiguity", context="refund")
     etag = first["ETag"]
     with CaptureQueriesContext(connection) as queries:
@@ -576,7 +580,9 @@ def test_memory_etag_gives_304_without_touching_strategy_tables(api, strategies)
     assert again.content == b""
     assert again["ETag"] == etag
     statements = " ".join(query["sql"] for query in queries.captured_queries).lower()
-    assert queries.captured_queries
+    # Without the per-process copies the key, boundaries and release pointer are read; with
+    # them (the default) an unchanged pull reads nothing at all.
+    assert bool(queries.captured_queries) == (cache_seconds == 0)
     for table in ("practice_strategy", "practice_strategyversion", "practice_memoryreleaseentry"):
         assert table not in statements
 
