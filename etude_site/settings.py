@@ -269,6 +269,10 @@ ETUDE_AGENT_RATE_LIMIT = env.text("ETUDE_AGENT_RATE_LIMIT", "6000/minute")
 # How long a web process may answer from its own copy of keys, boundaries and the release
 # pointer (practice/caches.py): a revoked key or a new release reaches it within this time.
 ETUDE_API_CACHE_SECONDS = env.integer("ETUDE_API_CACHE_SECONDS", 2, minimum=0, maximum=300)
+# How long the helpful / harmful / use counters a memory pull shows may lag.
+ETUDE_MEMORY_COUNTERS_SECONDS = env.integer(
+    "ETUDE_MEMORY_COUNTERS_SECONDS", 30, minimum=0, maximum=3600
+)
 if not re.fullmatch(
     r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", ETUDE_AGENT_RATE_LIMIT
 ):

@@ -6,7 +6,8 @@ than once per ETUDE_API_CACHE_SECONDS (2 s by default; 0 turns the caches off) i
 process. A change made in this process (a save or delete of a key, agent, boundary, skill or
 release pointer) empties them at once; other processes see it within that many seconds, which
 is how long a revoked key or a new release can lag there. The counters a pull shows (helpful,
-harmful, uses) lag by up to that long in every process: they change with every attempt.
+harmful, uses) change with every attempt and lag by up to ETUDE_MEMORY_COUNTERS_SECONDS (30 s)
+in every process.
 """
 
 import threading
@@ -24,14 +25,15 @@ class TimedCache:
     """A dict whose entries expire after the configured seconds; safe across threads (a race
     costs at most one extra read of the database)."""
 
-    def __init__(self, name):
+    def __init__(self, name, lifetime_setting="ETUDE_API_CACHE_SECONDS"):
         self.name = name
+        self.lifetime_setting = lifetime_setting
         self._entries = {}
         self._lock = threading.Lock()
 
     def get(self, key, load):
         """The cached value for key, or load() stored for the next callers."""
-        lifetime = settings.ETUDE_API_CACHE_SECONDS
+        lifetime = getattr(settings, self.lifetime_setting)
         if not lifetime:
             return load()
         now = time.monotonic()
@@ -54,7 +56,9 @@ keys = TimedCache("keys")  # key prefix -> AgentKey with its agent (or None)
 boundaries = TimedCache("boundaries")  # agent id -> tuple of boundary skill keys
 releases = TimedCache("releases")  # "current" -> MemoryRelease or None
 skills = TimedCache("skills")  # "all" -> frozenset of skill keys
-counters = TimedCache("counters")  # release id -> (helpful, harmful, uses) by strategy id
+# release id -> (helpful, harmful, uses) by strategy id; reading a large release's counters
+# takes tens of milliseconds, so they are kept longer (ETUDE_MEMORY_COUNTERS_SECONDS).
+counters = TimedCache("counters", "ETUDE_MEMORY_COUNTERS_SECONDS")
 
 ALL = (keys, boundaries, releases, skills, counters)
 

@@ -79,7 +79,8 @@ def test_counters_in_a_pull_lag_by_at_most_the_cache_lifetime(
     give_feedback(agent, refund, verdict="harmful")
     assert counts() == (0, 0)  # the process's copy of the release's counters
     now = caches.time.monotonic()
-    monkeypatch.setattr(caches.time, "monotonic", lambda: now + settings.ETUDE_API_CACHE_SECONDS)
+    later = now + settings.ETUDE_MEMORY_COUNTERS_SECONDS
+    monkeypatch.setattr(caches.time, "monotonic", lambda: later)
     assert counts() == (0, 1)
 
 
