@@ -221,19 +221,24 @@ def _memory_etag(request, *args, **kwargs):
     """Runs before the view, so a matching If-None-Match is answered without the pull."""
     if not isinstance(request.user, AgentPrincipal):
         return None
-    return _pull_etag(request.user, request)
+    return _pull_etag(request.user, request.path, _query_params(request))
 
 
-def _pull_etag(principal, request):
-    # Straight from the query string: building request.GET costs more than the rest of a 304.
-    params = dict(parse_qsl(request.META.get("QUERY_STRING", "")))
+def _query_params(request):
+    # Straight from an ASCII query string (what HTTP clients send): building request.GET
+    # costs as much as the rest of a 304.
+    text = request.META.get("QUERY_STRING", "")
+    if not text.isascii():
+        return request.GET.dict()
+    return dict(parse_qsl(text, keep_blank_values=True))
+
+
+def _pull_etag(principal, path, params):
     query = "&".join(
         f"{name}={params.get(name, '')}" for name in ("skill", "context", "limit", "release")
     )
     return memory.pull_etag(
-        principal.agent,
-        pinned_release=params.get("release"),
-        query=f"{request.path}?{query}",
+        principal.agent, pinned_release=params.get("release"), query=f"{path}?{query}"
     )
 
 
@@ -254,10 +259,8 @@ PLAIN_NUMBER = re.compile(r"[0-9]{1,10}")
 PLAIN_TEXT = re.compile(r"[^\x00\ud800-\udfff]*")
 
 
-def _memory_query(params):
-    """A pull's validated parameters. The usual well-formed query is read directly; anything
-    else goes through MemoryQuerySerializer, whose messages say what is wrong."""
-    query = params.dict()
+def _plain_memory_query(query):
+    """A pull's parameters when they are the usual well-formed ones, else None."""
     skill, context = query.get("skill", ""), query.get("context", "").strip()
     limit, release = query.get("limit", "10"), query.get("release")
     if (
@@ -274,6 +277,14 @@ def _memory_query(params):
         if release is not None:
             plain["release"] = int(release)
         return plain
+    return None
+
+
+def _memory_query(query):
+    """A pull's validated parameters; MemoryQuerySerializer's messages say what is wrong."""
+    plain = _plain_memory_query(query)
+    if plain is not None:
+        return plain
     checked = serializers.MemoryQuerySerializer(data=query)
     checked.is_valid(raise_exception=True)
     return checked.validated_data
@@ -285,28 +296,34 @@ class MemoryView(AgentAPIView):
     content_negotiation_class = FirstRenderer
 
     def dispatch(self, request, *args, **kwargs):
-        # Most pulls are repeats: answer an unchanged one before REST framework wraps, negotiates
-        # and parses the request, with the same key check, rate limit and ETag as the full path.
-        return self._not_modified(request) or super().dispatch(request, *args, **kwargs)
+        # Pulls are most of an agent's traffic and nearly all are well-formed: answer those
+        # before REST framework wraps, negotiates and parses the request, with the same key
+        # check, rate limit, ETag and answer as get() below. Everything else (a refused key, a
+        # bad query, a skill out of bounds) takes that full path, which says what is wrong.
+        return self._direct_answer(request) or super().dispatch(request, *args, **kwargs)
 
-    def _not_modified(self, request):
-        if request.method != "GET" or "HTTP_IF_NONE_MATCH" not in request.META:
+    def _direct_answer(self, request):
+        if request.method != "GET":
             return None
         try:
             authenticated = AgentKeyAuthentication().authenticate(request)
         except exceptions.AuthenticationFailed:
-            return None  # the full path answers with the reason
+            return None
         if authenticated is None:
             return None
         caller = SimpleNamespace(user=authenticated[0])
-        etag = quote_etag(_pull_etag(caller.user, request))
-        if request.META["HTTP_IF_NONE_MATCH"] == etag:  # what an agent sends back, mostly
-            answer = HttpResponseNotModified()
-        else:
-            answer = get_conditional_response(request, etag=etag)
-            if answer is None or answer.status_code != status.HTTP_304_NOT_MODIFIED:
+        params = _query_params(request)
+        etag = quote_etag(_pull_etag(caller.user, request.path, params))
+        answer = _not_modified(request, etag)
+        if answer is None:
+            query = _plain_memory_query(params)
+            if query is None:
                 return None
-        # Counted only here: a request that goes on to the full path is counted there.
+            try:
+                answer = self._answer(caller.user.agent, query)
+            except memory.PullRefused:
+                return None
+        # Counted only once the answer is known: a request that goes on to get() counts there.
         if not all(throttle.allow_request(caller, self) for throttle in self.get_throttles()):
             return None
         answer["ETag"] = etag
@@ -326,19 +343,22 @@ class MemoryView(AgentAPIView):
     )
     @method_decorator(condition(etag_func=_memory_etag))
     def get(self, request):
-        query = _memory_query(request.GET)
+        query = _memory_query(request.GET.dict())
         try:
-            selection = memory.select(
-                self.agent,
-                query["skill"],
-                context=query.get("context", ""),
-                limit=query["limit"],
-                release_number=query.get("release"),
-            )
+            return self._answer(self.agent, query)
         except memory.OutsideBoundaries as error:
             raise Refused(str(error), status.HTTP_403_FORBIDDEN, "out_of_bounds") from None
         except (memory.UnknownSkill, memory.UnknownRelease) as error:
             raise Refused(str(error), status.HTTP_404_NOT_FOUND, "not_found") from None
+
+    def _answer(self, agent, query):
+        selection = memory.select(
+            agent,
+            query["skill"],
+            context=query.get("context", ""),
+            limit=query["limit"],
+            release_number=query.get("release"),
+        )
         if self.as_prompt:
             return HttpResponse(
                 memory.as_prompt(selection), content_type="text/markdown; charset=utf-8"
@@ -354,6 +374,18 @@ class MemoryView(AgentAPIView):
             ),
             content_type="application/json",
         )
+
+
+def _not_modified(request, etag):
+    """A 304 when If-None-Match holds this ETag, else None."""
+    if "HTTP_IF_NONE_MATCH" not in request.META:
+        return None
+    if request.META["HTTP_IF_NONE_MATCH"] == etag:  # what an agent sends back, mostly
+        return HttpResponseNotModified()
+    answer = get_conditional_response(request, etag=etag)
+    if answer is None or answer.status_code != status.HTTP_304_NOT_MODIFIED:
+        return None
+    return answer
 
 
 class MemoryPromptView(MemoryView):

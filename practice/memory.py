@@ -82,15 +82,19 @@ class Selection:
     strategies: list[RankedStrategy]
 
 
-class UnknownSkill(PracticeError):
+class PullRefused(PracticeError):
+    """Why a pull cannot be answered."""
+
+
+class UnknownSkill(PullRefused):
     pass
 
 
-class OutsideBoundaries(PracticeError):
+class OutsideBoundaries(PullRefused):
     pass
 
 
-class UnknownRelease(PracticeError):
+class UnknownRelease(PullRefused):
     pass
 
 
@@ -187,21 +191,23 @@ def _release_entries(release_id, created_at):
 
 @dataclass(frozen=True)
 class Candidates:
-    """The entries a pull ranks, indexed for BM25: the postings of each term (entry position,
-    occurrences) and the average entry length."""
+    """The entries a pull ranks, indexed for BM25: for each term, the positions of the entries
+    that hold it with the term's length-normalized weight in each (the part of BM25 that does
+    not depend on the query)."""
 
     entries: tuple
     postings: dict
-    average_length: float
 
     @classmethod
     def of(cls, entries):
+        average = (sum(entry.length for entry in entries) / len(entries) if entries else 0) or 1
         postings = {}
         for position, entry in enumerate(entries):
+            shrink = BM25_K1 * (1 - BM25_B + BM25_B * entry.length / average)
             for term, occurrences in entry.terms.items():
-                postings.setdefault(term, []).append((position, occurrences))
-        average = sum(entry.length for entry in entries) / len(entries) if entries else 0.0
-        return cls(tuple(entries), postings, average or 1.0)
+                weight = occurrences * (BM25_K1 + 1) / (occurrences + shrink)
+                postings.setdefault(term, []).append((position, weight))
+        return cls(tuple(entries), postings)
 
 
 def candidates(release, skill_key, allowed):
@@ -315,11 +321,9 @@ def _bm25(indexed, query):
             continue
         frequency = len(postings)
         idf = math.log(1 + (count - frequency + 0.5) / (frequency + 0.5))
-        for position, occurrences in postings:
-            length = indexed.entries[position].length
-            norm = occurrences + BM25_K1 * (1 - BM25_B + BM25_B * length / indexed.average_length)
-            scores[position] += idf * occurrences * (BM25_K1 + 1) / norm
-    return [round(score, 6) for score in scores]
+        for position, weight in postings:
+            scores[position] += idf * weight
+    return [round(score, 6) if score else 0.0 for score in scores]
 
 
 def as_prompt(selection):
