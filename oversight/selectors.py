@@ -89,6 +89,7 @@ class QueueItem:
     agents: list = field(default_factory=list)
     competency: float | None = None
     claim: ReviewClaim | None = None
+    approved_by: list = field(default_factory=list)  # first approvals of a sensitive strategy
 
     @property
     def impact(self):
@@ -161,6 +162,7 @@ def _strategy_items(filters, now):
         .distinct()
     ):
         agents.setdefault(strategy_id, set()).add(name)
+    approvals = _approvals(strategies)
     return [
         QueueItem(
             kind="strategy",
@@ -174,9 +176,34 @@ def _strategy_items(filters, now):
             conflict=strategy.conflicts_with_id is not None,
             sensitive=strategy.skill.sensitive,
             agents=sorted(agents.get(strategy.pk, ())),
+            approved_by=_first_approvers(strategy, approvals),
         )
         for strategy in strategies
     ]
+
+
+def _approvals(strategies):
+    """(strategy id, approved version, approver's username) of the sensitive strategies'
+    first approvals, for the queue to say who still waits for a second reviewer."""
+    sensitive = [strategy.pk for strategy in strategies if strategy.skill.sensitive]
+    if not sensitive:
+        return []
+    return list(
+        ReviewDecision.objects.filter(
+            strategy_id__in=sensitive, action=ReviewDecision.Action.APPROVE
+        ).values_list("strategy_id", "after", "actor__username")
+    )
+
+
+def _first_approvers(strategy, approvals):
+    version = strategy.current_version.number if strategy.current_version else None
+    return sorted(
+        {
+            username
+            for strategy_id, after, username in approvals
+            if strategy_id == strategy.pk and (after or {}).get("version") == version
+        }
+    )
 
 
 def _proposal_items(filters, now):

@@ -216,6 +216,17 @@ def test_a_second_reviewer_sees_the_holder_and_cannot_decide(client, rita, strat
     assert strategy.status == "proposed"
 
 
+def test_the_queue_says_who_gave_a_sensitive_strategy_its_first_approval(client, rita):
+    sensitive = queued_strategy("support.refunds", sensitive=True)
+    client.post(url("strategy-accept", sensitive.pk), {"accept-revision": "1"})
+    sensitive.refresh_from_db()
+    assert sensitive.status == "proposed"  # waits for a second person
+
+    assert "approved by you: 1 of 2" in client.get(url("review-queue")).content.decode()
+    client.force_login(reviewer(username="omar"))
+    assert "approved by rita: 1 of 2" in client.get(url("review-queue")).content.decode()
+
+
 def test_accept_goes_on_to_the_next_item(client, rita, strategy):
     following = queued_strategy(when="the customer is angry", do="acknowledge the delay first")
 
