@@ -11,6 +11,7 @@ import re
 from datetime import timedelta
 
 from celery import shared_task
+from celery.signals import worker_process_init
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
@@ -135,6 +136,17 @@ def sweep_unreflected_attempts(older_than_minutes=10):
 @shared_task(**RELIABLE)
 def schedule_practice_for_all():
     return len(schedule_practice())
+
+
+@worker_process_init.connect
+def prepare_coach(**kwargs):
+    """A new worker process builds the configured coach before its first task: for an LLM
+    coach that imports the openai package and sets up the process's client (half a second),
+    which the first reflection would otherwise spend."""
+    try:
+        get_coach()
+    except Exception:  # the first reflection meets the same problem and records it
+        logger.exception("Preparing the coach failed")
 
 
 def enqueue_after_commit(attempt_ids):

@@ -4,14 +4,17 @@ port), answering from a script the test writes.
 Each test pushes what the next calls return, in order: `reply(content)` for a completion,
 `fail(status, ...)` for an HTTP error (with Retry-After headers if wanted),
 `refuse_json_schema()` for a server that has no structured outputs, and `delay=` on any of them
-to answer late. A call with nothing scripted gets a 500 that the client does not retry, so a
-test that expects fewer calls fails loudly. `requests` records every request received.
+to answer late (counted from the request's arrival). A call with nothing scripted gets a 500
+that the client does not retry, so a test that expects fewer calls fails loudly. `requests`
+records every request received. Connections are kept alive (HTTP/1.1) and answers go out
+without Nagle's wait, so an answer takes its delay and not a delayed ACK more.
 
 Use the `openai_server` fixture: it yields a running server whose `base_url` is
 "http://127.0.0.1:PORT/v1" and stops it after the test.
 """
 
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -39,12 +42,14 @@ class ScriptedAnswer:
 
 @dataclass(frozen=True)
 class ReceivedRequest:
-    """One request as the server received it; `body` is the decoded JSON (None if it was not)."""
+    """One request as the server received it; `body` is the decoded JSON (None if it was not),
+    `client` the (host, port) it came from: requests on one kept-alive connection share it."""
 
     method: str
     path: str
     headers: dict
     body: object
+    client: tuple | None = None
 
     @property
     def messages_text(self):
@@ -60,6 +65,7 @@ class OpenAIServer:
         self._answers = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._connections = set()
         self.requests: list[ReceivedRequest] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         # A handler still sleeping on a delay must not hold up the test's teardown.
@@ -82,6 +88,15 @@ class OpenAIServer:
         self._stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
+        # Hang up kept-alive connections too: a client that keeps its connections (one per
+        # process) must not reach this stopped server's script through one of them later.
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self._thread.join(timeout=5)
 
     # --- the script -----------------------------------------------------------------------
@@ -182,7 +197,21 @@ def _completion(scripted, request):
 
 def _handler_for(server):
     class Handler(BaseHTTPRequestHandler):
+        # Keep-alive, as real endpoints do: the client reuses its connection between calls.
         protocol_version = "HTTP/1.1"
+        # The headers and the body are two writes; with Nagle's algorithm the body would wait
+        # for the client's delayed ACK of the headers (~40 ms on Linux) on top of `delay`.
+        disable_nagle_algorithm = True
+
+        def setup(self):
+            super().setup()
+            with server._lock:
+                server._connections.add(self.connection)
+
+        def finish(self):
+            with server._lock:
+                server._connections.discard(self.connection)
+            super().finish()
 
         def do_POST(self):
             self._serve()
@@ -191,6 +220,9 @@ def _handler_for(server):
             self._serve()
 
         def _serve(self):
+            # The delay counts from the request's arrival: reading and decoding it is part of
+            # the server's answer time, not extra time on top of it.
+            arrived = time.monotonic()
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             try:
@@ -202,10 +234,11 @@ def _handler_for(server):
                 path=self.path,
                 headers={name.lower(): value for name, value in self.headers.items()},
                 body=body,
+                client=tuple(self.client_address[:2]),
             )
             answer = server._answer(request)
             if answer.delay:
-                server._wait(answer.delay)
+                server._wait(answer.delay - (time.monotonic() - arrived))
             try:
                 self.send_response(answer.status)
                 self.send_header("Content-Type", "application/json")
@@ -214,8 +247,9 @@ def _handler_for(server):
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(answer.body)
-            except (BrokenPipeError, ConnectionResetError):
-                # The client gave up (its timeout) before the delayed answer came.
+            except OSError:
+                # The client gave up (its timeout) before the delayed answer came, or the
+                # server was stopped meanwhile.
                 self.close_connection = True
 
         def log_message(self, format, *args):

@@ -128,13 +128,15 @@ def equal_argument_share(expected_args, actual_args):
 
 
 class _Prepared(NamedTuple):
-    """An action read once for the alignment: name, kind, gap cost, normalized arguments."""
+    """An action read once for the alignment: name, kind, gap cost, normalized arguments, and
+    a signature that equal actions share (a trace repeats the same call often)."""
 
     name: str
     read_only: bool
     weight: float
     gap: int
     arguments: dict
+    signature: tuple
 
 
 def _prepare(action):
@@ -142,7 +144,11 @@ def _prepare(action):
     read_only = is_read_only(name)
     weight = READ_WEIGHT if read_only else WRITE_WEIGHT
     arguments = {key: normalized(value) for key, value in action_arguments(action).items()}
-    return _Prepared(name, read_only, weight, round(GAP_POINTS * weight), arguments)
+    try:
+        signature = (name, frozenset(arguments.items()))
+    except TypeError:  # an unhashable value (not from JSON): the action is its own kind
+        signature = (name, id(arguments))
+    return _Prepared(name, read_only, weight, round(GAP_POINTS * weight), arguments, signature)
 
 
 def _pair_points(expected, actual):
@@ -162,6 +168,19 @@ def _pair_points(expected, actual):
     return round(SAME_KIND_MISMATCH_POINTS * max(expected.weight, actual.weight))
 
 
+def _pair_row(expected, done):
+    """The pair points of one expected action against each call, worked out once per kind of
+    call."""
+    by_signature = {}
+    row = []
+    for actual in done:
+        found = by_signature.get(actual.signature)
+        if found is None:
+            found = by_signature[actual.signature] = _pair_points(expected, actual)
+        row.append(found)
+    return row
+
+
 def align_actions(expected_actions, actual_calls):
     """The global alignment of expected actions against actual tool calls: a list of
     (expected or None, actual or None) pairs in order. On equal scores a gap is placed as late
@@ -178,21 +197,26 @@ def align_actions(expected_actions, actual_calls):
     for j in range(1, columns + 1):
         points[0][j] = points[0][j - 1] + done[j - 1].gap
         moves[0][j] = "left"
+    gaps = [actual.gap for actual in done]
+    pair_rows = {}  # per kind of expected action: its pair points against every call
     for i in range(1, rows + 1):
         expected = wanted[i - 1]
+        pairs = pair_rows.get(expected.signature)
+        if pairs is None:
+            pairs = pair_rows[expected.signature] = _pair_row(expected, done)
+        above, here, moved = points[i - 1], points[i], moves[i]
         for j in range(1, columns + 1):
-            actual = done[j - 1]
             # On equal points a gap wins over a pair, and "left" over "up": the traceback
             # runs backwards, so that puts gaps late.
-            left = points[i][j - 1] + actual.gap
-            up = points[i - 1][j] + expected.gap
-            diagonal = points[i - 1][j - 1] + _pair_points(expected, actual)
+            left = here[j - 1] + gaps[j - 1]
+            up = above[j] + expected.gap
+            diagonal = above[j - 1] + pairs[j - 1]
             if left >= up and left >= diagonal:
-                points[i][j], moves[i][j] = left, "left"
+                here[j], moved[j] = left, "left"
             elif up >= diagonal:
-                points[i][j], moves[i][j] = up, "up"
+                here[j], moved[j] = up, "up"
             else:
-                points[i][j], moves[i][j] = diagonal, "diagonal"
+                here[j], moved[j] = diagonal, "diagonal"
     pairs = []
     i, j = rows, columns
     while i or j:

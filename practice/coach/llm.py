@@ -11,13 +11,18 @@ llama.cpp server) for a structured reflection, and checks the answer before trus
   skill or a sub-skill). Otherwise a CoachAnswerError says what was wrong and keeps the raw text.
 - The prompt is bounded: at most MAX_STEPS trace steps and MAX_EXPECTED_ACTIONS expected
   actions, each field cut to FIELD_LIMIT characters, the task to TASK_LIMIT; the prompt says so.
+- A process keeps one openai client per endpoint (`shared_client`), however many coaches it
+  builds: a client costs tens of milliseconds to set up (its TLS context), and a kept one
+  reuses its open connections instead of connecting for every reflection.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
+from functools import lru_cache
 
 import jsonschema
 import openai
@@ -174,12 +179,8 @@ class LLMCoach:
         self.name = f"llm:{model}"[:NAME_LIMIT]
         self.timeout = float(timeout)
         self.max_retries = max_retries
-        # Local servers need no key, but the client refuses to start without one.
-        self.client = openai.OpenAI(
-            base_url=base_url,
-            api_key=api_key or "not-needed",
-            timeout=self.timeout,
-            max_retries=max_retries,
+        self.client = shared_client(
+            base_url=base_url, api_key=api_key, timeout=self.timeout, max_retries=max_retries
         )
         self.json_schema_supported = True
 
@@ -229,6 +230,23 @@ class LLMCoach:
             if response_format is JSON_SCHEMA_FORMAT and isinstance(error, SCHEMA_REFUSALS):
                 raise
             raise _coach_error(error, self) from error
+
+
+def shared_client(*, base_url, api_key, timeout, max_retries):
+    """This process's openai client for the endpoint and options, made on first use. Keyed by
+    the process too: a forked worker must not share its parent's connections."""
+    return _client(base_url, api_key, float(timeout), max_retries, os.getpid())
+
+
+@lru_cache(maxsize=16)
+def _client(base_url, api_key, timeout, max_retries, pid):
+    # Local servers need no key, but the client refuses to start without one.
+    return openai.OpenAI(
+        base_url=base_url,
+        api_key=api_key or "not-needed",
+        timeout=timeout,
+        max_retries=max_retries,
+    )
 
 
 # --- the prompt ---------------------------------------------------------------------------

@@ -24,7 +24,14 @@ strategy whatever reason each one gives.
   of becoming a new item. (Without the same-action condition, two strategies with one trigger
   would count as duplicates as soon as their actions shared a fifth of their words.)
 - Conflict: the same trigger with a different action.
+
+Every function takes strategies as objects or mappings with when and do, or as the
+StrategyWords that `strategy_words` reads them into once (comparing one candidate with many
+strategies then splits each text only once).
 """
+
+from functools import lru_cache
+from typing import NamedTuple
 
 from practice.coach.text import content_words, words
 
@@ -36,6 +43,25 @@ DO_WEIGHT = 0.5
 # An action is negated when it opens with one of these ("never call", "do not call",
 # "don't call", "avoid calling"); a contrast later on ("..., not #W9999999") does not count.
 NEGATED_OPENINGS = frozenset({"never", "not", "don", "dont", "avoid", "refrain", "stop"})
+# Texts whose words are kept (by their text, so a kept entry is never stale).
+WORDS_CACHE_SIZE = 8192
+
+
+class StrategyWords(NamedTuple):
+    """A strategy as the comparisons read it: the content words of its when and its do, and
+    whether its action is negated."""
+
+    when: frozenset
+    do: frozenset
+    negated: bool
+
+
+def strategy_words(strategy):
+    """The strategy (an object or mapping with when and do) read into StrategyWords."""
+    if isinstance(strategy, StrategyWords):
+        return strategy
+    do = _text(strategy, "do")
+    return StrategyWords(_content_words(_text(strategy, "when")), _content_words(do), _negated(do))
 
 
 def jaccard(first, second):
@@ -47,16 +73,17 @@ def jaccard(first, second):
 
 def when_similarity(first, second):
     """How alike the triggers (when) of two strategies are, in [0, 1]."""
-    return jaccard(content_words(_text(first, "when")), content_words(_text(second, "when")))
+    return jaccard(strategy_words(first).when, strategy_words(second).when)
 
 
 def do_similarity(first, second):
     """How alike the actions (do) of two strategies are, in [0, 1]."""
-    return jaccard(content_words(_text(first, "do")), content_words(_text(second, "do")))
+    return jaccard(strategy_words(first).do, strategy_words(second).do)
 
 
 def similarity(first, second):
-    """How alike two strategies (objects or mappings with when and do) are, in [0, 1]."""
+    """How alike two strategies are, in [0, 1]."""
+    first, second = strategy_words(first), strategy_words(second)
     return WHEN_WEIGHT * when_similarity(first, second) + DO_WEIGHT * do_similarity(first, second)
 
 
@@ -67,23 +94,30 @@ def same_trigger(first, second):
 
 def same_action(first, second):
     """True when the two strategies tell the agent to do the same thing."""
-    return do_similarity(first, second) >= SAME_ACTION_THRESHOLD and _negated(first) == _negated(
-        second
-    )
+    first, second = strategy_words(first), strategy_words(second)
+    return do_similarity(first, second) >= SAME_ACTION_THRESHOLD and first.negated == second.negated
 
 
 def is_duplicate(first, second):
     """True when the second strategy only repeats the first."""
+    first, second = strategy_words(first), strategy_words(second)
     return similarity(first, second) >= DUPLICATE_THRESHOLD and same_action(first, second)
 
 
 def is_conflict(first, second):
     """True when the two strategies apply in the same situation but prescribe different actions."""
+    first, second = strategy_words(first), strategy_words(second)
     return same_trigger(first, second) and not same_action(first, second)
 
 
-def _negated(strategy):
-    action = [word for word in words(_text(strategy, "do")) if word not in ("always", "do")]
+@lru_cache(maxsize=WORDS_CACHE_SIZE)
+def _content_words(text):
+    return frozenset(content_words(text))
+
+
+@lru_cache(maxsize=WORDS_CACHE_SIZE)
+def _negated(do):
+    action = [word for word in words(do) if word not in ("always", "do")]
     return bool(action) and action[0] in NEGATED_OPENINGS
 
 

@@ -12,6 +12,7 @@ discarded instead of stored twice. Storing locks the skills it files strategies 
 keeps two reflections on the same skill from both creating the same new strategy.
 """
 
+import copy
 import dataclasses
 import logging
 import re
@@ -27,7 +28,13 @@ from django.utils import timezone
 from practice.coach.base import AttemptView, CoachError, CoachResult, StepView
 from practice.coach.quality import quality_problems
 from practice.coach.select import get_coach
-from practice.coach.similarity import is_conflict, is_duplicate, similarity, when_similarity
+from practice.coach.similarity import (
+    is_conflict,
+    is_duplicate,
+    similarity,
+    strategy_words,
+    when_similarity,
+)
 from practice.models import Attempt, Reflection, Strategy, StrategyEvidence
 from practice.services.strategies import propose_strategy
 from taxonomy import services as taxonomy_services
@@ -54,7 +61,9 @@ def reflect_attempt(attempt_id, *, coach=None):
     an unknown or out-of-bounds attempt. Never raises for a coach failure: the reflection is
     marked failed with the error, and only `retry_reflection` runs it again."""
     coach = coach or get_coach()
-    attempt = Attempt.objects.select_related("skill").filter(pk=attempt_id).first()
+    # The coach reads the normalized steps; the raw chat messages stay in the database.
+    found = Attempt.objects.select_related("skill").defer("trace_messages").filter(pk=attempt_id)
+    attempt = next(iter(found), None)
     if attempt is None or attempt.out_of_bounds:
         return None
     reflection, claimed = _claim(attempt, coach)
@@ -74,6 +83,7 @@ def retry_reflection(reflection, *, coach=None):
         reflection = (
             Reflection.objects.select_for_update(of=("self",))
             .select_related("attempt__skill")
+            .defer("attempt__trace_messages")
             .get(pk=reflection.pk)
         )
         if reflection.status != Status.FAILED or reflection.attempt.out_of_bounds:
@@ -84,18 +94,8 @@ def retry_reflection(reflection, *, coach=None):
 
 def attempt_view(attempt):
     """The attempt and its steps, in order, as the coach reads them."""
-    steps = [
-        StepView(
-            position=step.position,
-            action=step.action,
-            arguments=step.arguments,
-            expected=step.expected,
-            actual=step.actual,
-            ok=step.ok,
-            note=step.note,
-        )
-        for step in attempt.steps.defer("raw_message").order_by("position")
-    ]
+    rows = attempt.steps.order_by("position").values_list(*_STEP_FIELDS)
+    steps = [StepView(*row) for row in rows]
     return AttemptView(
         attempt_id=attempt.pk,
         skill_key=attempt.skill.key,
@@ -107,22 +107,30 @@ def attempt_view(attempt):
     )
 
 
+# A trace step's columns that the coach reads, in StepView's order.
+_STEP_FIELDS = tuple(field.name for field in dataclasses.fields(StepView))
+
+
 def _claim(attempt, coach):
     """(reflection, True) when this worker now owns the reflection, (reflection, False) when
     another one has it or it is already done (succeeded, or failed and waiting for a retry)."""
     now = timezone.now()
+    identity = {"attempt": attempt, "coach_name": coach.name, "coach_version": coach.version}
+    try:
+        # Nearly always the first worker: insert at once. A concurrent insert of the same row
+        # waits on the unique index, then fails: only one worker ever creates it. The atomic
+        # block is a savepoint inside a caller's transaction, which a conflict must not abort.
+        with transaction.atomic():
+            created = Reflection.objects.create(
+                **identity, status=Status.RUNNING, tries=1, started_at=now
+            )
+        return created, True
+    except IntegrityError as error:
+        conflict = error
     with transaction.atomic():
-        # A concurrent insert of the same row waits on the unique index, then fails and
-        # get_or_create reads the winner's row: only one worker ever gets created=True.
-        reflection, created = Reflection.objects.get_or_create(
-            attempt=attempt,
-            coach_name=coach.name,
-            coach_version=coach.version,
-            defaults={"status": Status.RUNNING, "tries": 1, "started_at": now},
-        )
-        if created:
-            return reflection, True
-        reflection = Reflection.objects.select_for_update().get(pk=reflection.pk)
+        reflection = Reflection.objects.select_for_update().filter(**identity).first()
+        if reflection is None:  # the insert broke some other rule
+            raise conflict
         if reflection.status == Status.PENDING or (
             reflection.status == Status.RUNNING and _abandoned(reflection, now)
         ):
@@ -199,12 +207,15 @@ def _error_text(error):
 def _store(claimed, attempt, result, elapsed_ms):
     """The reflection's fields, its candidate strategies and any taxonomy proposal, in one
     transaction; nothing when the claim was lost to another worker meanwhile."""
+    reflection = _filled(claimed, result, elapsed_ms)
     with transaction.atomic():
-        reflection = Reflection.objects.select_for_update().get(pk=claimed.pk)
-        if not _still_claimed(reflection, claimed):
-            return reflection
-        _fill(reflection, result, elapsed_ms)
-        reflection.save()
+        # Checks the claim and locks the row in one statement: a takeover since the claim
+        # changed `tries` (or the status), and then nothing is stored.
+        stored = Reflection.objects.filter(
+            pk=claimed.pk, status=Status.RUNNING, tries=claimed.tries
+        ).update(**{name: getattr(reflection, name) for name in _RESULT_FIELDS})
+        if not stored:
+            return Reflection.objects.get(pk=claimed.pk)
         targets = _target_skills(attempt, result.strategies)
         _lock_skills({attempt.skill_id, *(skill.pk for skill in targets.values())})
         for candidate in result.strategies:
@@ -215,7 +226,29 @@ def _store(claimed, attempt, result, elapsed_ms):
     return reflection
 
 
-def _fill(reflection, result, elapsed_ms):
+# What storing a coach's result writes on the reflection row.
+_RESULT_FIELDS = (
+    "status",
+    "performance_trace",
+    "decision_points",
+    "fault_author",
+    "fault_type",
+    "causal_analysis",
+    "failure_mode",
+    "model",
+    "prompt_version",
+    "prompt_tokens",
+    "completion_tokens",
+    "latency_ms",
+    "raw_output",
+    "error",
+    "finished_at",
+)
+
+
+def _filled(claimed, result, elapsed_ms):
+    """A copy of the claimed reflection with the coach's result in it, not yet stored."""
+    reflection = copy.copy(claimed)
     reflection.status = Status.SUCCEEDED
     reflection.performance_trace = list(result.performance_trace)
     reflection.decision_points = [_as_data(point) for point in result.decision_points]
@@ -232,6 +265,7 @@ def _fill(reflection, result, elapsed_ms):
     reflection.raw_output = result.raw_output or ""
     reflection.error = ""
     reflection.finished_at = timezone.now()
+    return reflection
 
 
 def _as_data(point):
@@ -247,9 +281,10 @@ def _count(value):
 
 
 def _target_skills(attempt, candidates):
-    """The skills the candidates name, by key, where they exist, are active and lie within the
-    attempt's skill; a candidate naming any other key is filed under the attempt's skill."""
-    keys = {candidate.skill_key for candidate in candidates}
+    """The skills below the attempt's that candidates name, by key, where they exist and are
+    active; a candidate naming any other key (its own skill included) is filed under the
+    attempt's skill."""
+    keys = {candidate.skill_key for candidate in candidates} - {attempt.skill.key}
     if not keys:
         return {}
     found = Skill.objects.subtree(attempt.skill.key).filter(key__in=keys, active=True)
@@ -258,10 +293,13 @@ def _target_skills(attempt, candidates):
 
 def _lock_skills(skill_ids):
     # In id order, so two reflections never wait on each other crosswise. NO KEY UPDATE (on
-    # PostgreSQL) does not block attempts being inserted for these skills meanwhile.
-    no_key = connection.features.has_select_for_no_key_update
+    # PostgreSQL) does not block attempts being inserted for these skills meanwhile. A database
+    # without row locks (SQLite) has taken its one write lock when the transaction began.
+    features = connection.features
+    if not features.has_select_for_update:
+        return
     list(
-        Skill.objects.select_for_update(no_key=no_key)
+        Skill.objects.select_for_update(no_key=features.has_select_for_no_key_update)
         .filter(pk__in=skill_ids)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -274,7 +312,7 @@ def _file_candidate(candidate, *, skill, attempt, reflection):
     - close to a live or proposed strategy of the skill: evidence for it;
     - same trigger as a live strategy with another action: proposed, marked as conflicting;
     - otherwise: a new proposed strategy.
-    Returns the strategy the attempt now supports."""
+    Returns the id of the strategy the attempt now supports."""
     text = {
         "when": str(candidate.when or "").strip(),
         "do": str(candidate.do or "").strip(),
@@ -284,11 +322,14 @@ def _file_candidate(candidate, *, skill, attempt, reflection):
     compared_with = (
         [Strategy.Status.FILTERED] if problems else [Strategy.Status.LIVE, Strategy.Status.PROPOSED]
     )
-    existing = _closest_duplicate(text, skill, compared_with)
-    if existing is not None:
-        _add_evidence(existing, attempt, reflection)
-        return existing
-    contradicted = None if problems else _contradicted_live_strategy(text, skill)
+    words = strategy_words(text)
+    existing = _current_words(skill, compared_with)
+    duplicate = _closest(words, existing, is_duplicate, similarity)
+    if duplicate is not None:
+        _add_evidence(duplicate, attempt, reflection)
+        return duplicate
+    live = [] if problems else [item for item in existing if item[1] == Strategy.Status.LIVE]
+    contradicted = _closest(words, live, is_conflict, when_similarity)
     strategy = propose_strategy(
         skill=skill,
         when=text["when"],
@@ -298,48 +339,46 @@ def _file_candidate(candidate, *, skill, attempt, reflection):
         filtered_reason="; ".join(problems),
     )
     if contradicted is not None:
-        strategy.conflicts_with = contradicted
+        strategy.conflicts_with_id = contradicted
         strategy.save(update_fields=["conflicts_with", "updated_at"])
-    _add_evidence(strategy, attempt, reflection)
-    return strategy
+    _add_evidence(strategy.pk, attempt, reflection)
+    return strategy.pk
 
 
-def _current_texts(skill, statuses):
-    strategies = Strategy.objects.filter(
-        skill=skill, status__in=statuses, current_version__isnull=False
-    ).select_related("current_version")
-    for strategy in strategies.order_by("pk"):
-        version = strategy.current_version
-        yield strategy, {"when": version.when_text, "do": version.do_text}
-
-
-def _closest_duplicate(text, skill, statuses):
-    duplicates = [
-        (similarity(existing, text), -strategy.pk, strategy)
-        for strategy, existing in _current_texts(skill, statuses)
-        if is_duplicate(existing, text)
-    ]
-    return max(duplicates, key=lambda item: item[:2])[2] if duplicates else None
-
-
-def _contradicted_live_strategy(text, skill):
-    conflicts = [
-        (when_similarity(existing, text), -strategy.pk, strategy)
-        for strategy, existing in _current_texts(skill, [Strategy.Status.LIVE])
-        if is_conflict(existing, text)
-    ]
-    return max(conflicts, key=lambda item: item[:2])[2] if conflicts else None
-
-
-def _add_evidence(strategy, attempt, reflection):
-    StrategyEvidence.objects.get_or_create(
-        strategy=strategy, attempt=attempt, defaults={"reflection": reflection}
+def _current_words(skill, statuses):
+    """(id, status, words of the current when and do) of the skill's strategies with one of the
+    statuses, oldest first: one query, and each text read into words once."""
+    rows = (
+        Strategy.objects.filter(skill=skill, status__in=statuses, current_version__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "status", "current_version__when_text", "current_version__do_text")
     )
-    support = (
-        StrategyEvidence.objects.filter(strategy=strategy).values("attempt").distinct().count()
+    return [(pk, status, strategy_words({"when": when, "do": do})) for pk, status, when, do in rows]
+
+
+def _closest(words, existing, matches, closeness):
+    """The id of the existing strategy that `matches` the candidate and is closest to it (the
+    oldest on a tie), or None."""
+    found = [
+        (closeness(other, words), -pk, pk)
+        for pk, _status, other in existing
+        if matches(other, words)
+    ]
+    return max(found)[2] if found else None
+
+
+def _add_evidence(strategy_id, attempt, reflection):
+    """The attempt supports the strategy (once, whichever reflection says so first), and the
+    strategy's support count is counted again."""
+    # One statement, and no savepoint: a second coach version that files the attempt under
+    # the same strategy leaves the first reflection's evidence as it is.
+    StrategyEvidence.objects.bulk_create(
+        [StrategyEvidence(strategy_id=strategy_id, attempt=attempt, reflection=reflection)],
+        ignore_conflicts=True,
     )
-    Strategy.objects.filter(pk=strategy.pk).update(support_count=support, updated_at=timezone.now())
-    strategy.support_count = support
+    # Evidence is unique per strategy and attempt: its rows are the supporting attempts.
+    support = StrategyEvidence.objects.filter(strategy_id=strategy_id).count()
+    Strategy.objects.filter(pk=strategy_id).update(support_count=support, updated_at=timezone.now())
 
 
 # --- Taxonomy discovery ----------------------------------------------------------------------
@@ -363,7 +402,8 @@ def _discover_failure_mode(attempt, reflection):
     key = f"{skill.key}.{slug}"
     if len(key) > Skill._meta.get_field("key").max_length:
         return None
-    if Skill.objects.filter(key=key).exists() or TaxonomyProposal.objects.filter(key=key).exists():
+    # A proposal first: once discovery has filed one, it is there whatever became of it.
+    if TaxonomyProposal.objects.filter(key=key).exists() or Skill.objects.filter(key=key).exists():
         return None
     showing = Reflection.objects.filter(
         status=Status.SUCCEEDED,

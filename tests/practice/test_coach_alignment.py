@@ -165,6 +165,41 @@ def test_a_different_write_in_the_same_place_pairs_as_a_wrong_tool():
     ]
 
 
+def test_repeated_calls_pair_as_each_call_would_alone():
+    wanted = [
+        expected("get_order_details", order_id="#W1"),
+        expected("return_delivered_order_items", order_id="#W1", item_ids=["a", "b"]),
+    ] * 3
+    done = calls(
+        *[
+            ("get_order_details", {"order_id": "#W1"}),
+            ("get_order_details", {"order_id": "#W1"}),
+            ("return_delivered_order_items", {"order_id": "#W1", "item_ids": ["b", "a"]}),
+        ]
+        * 3
+    )
+
+    pairs = align_actions(wanted, done)
+
+    assert (
+        names(pairs)
+        == [
+            ("get_order_details", "get_order_details"),
+            (None, "get_order_details"),
+            ("return_delivered_order_items", "return_delivered_order_items"),
+        ]
+        * 3
+    )
+    assert [actual.position for _, actual in pairs] == list(range(9))
+
+
+def test_an_argument_value_that_cannot_be_hashed_still_aligns():
+    wanted = [expected("tag_items", tags={"red", "blue"}), expected("cancel_pending_order")]
+    done = calls(("tag_items", {"tags": {"blue", "red"}}), ("cancel_pending_order", {}))
+
+    assert align_actions(wanted, done) == [(wanted[0], done[0]), (wanted[1], done[1])]
+
+
 def test_tau_bench_kwargs_are_read_as_arguments():
     wanted = [{"name": "get_order_details", "kwargs": {"order_id": "#W2"}}]
     done = calls(

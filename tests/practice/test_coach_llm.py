@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from practice import tasks
+from practice.coach import llm
 from practice.coach.base import AttemptView, Coach, CoachError, CoachResult, StepView
 from practice.coach.llm import (
     FIELD_LIMIT,
@@ -194,6 +196,76 @@ def test_get_coach_builds_the_llm_coach_from_settings(settings, openai_server):
     assert coach.name == f"llm:{MODEL}"
     assert result.fault_type == "wrong_argument"
     assert openai_server.requests[0].headers["authorization"] == "Bearer sk-test-local"
+
+
+# --- one client per process, connections kept --------------------------------------------
+
+
+def test_coaches_built_from_the_settings_share_one_client_and_its_connection(
+    settings, openai_server
+):
+    settings.OPENAI_BASE_URL = openai_server.base_url
+    settings.ETUDE_COACH_MODEL = MODEL
+    openai_server.reply(ANSWER)
+    openai_server.reply(ANSWER)
+
+    first, second = get_coach(), get_coach()
+    first.reflect(VIEW)
+    second.reflect(VIEW)
+
+    assert first.client is second.client
+    # The second call came over the connection the first one opened.
+    assert [request.client for request in openai_server.requests] == [
+        openai_server.requests[0].client
+    ] * 2
+
+
+def test_a_new_worker_process_sets_up_the_client_before_its_first_reflection(
+    settings, openai_server
+):
+    settings.OPENAI_BASE_URL = openai_server.base_url
+    settings.ETUDE_COACH_MODEL = MODEL
+    clients_made = llm._client.cache_info().misses
+
+    tasks.prepare_coach()  # on Celery's worker_process_init
+    made_then = llm._client.cache_info().misses
+    get_coach()
+
+    assert made_then == clients_made + 1
+    assert llm._client.cache_info().misses == made_then
+
+
+def test_another_endpoint_or_other_client_options_get_their_own_client(openai_server):
+    coach = coach_for(openai_server)
+
+    assert coach_for(openai_server).client is coach.client
+    assert coach_for(openai_server, timeout=7).client is not coach.client
+    assert coach_for(openai_server, max_retries=0).client is not coach.client
+    other = LLMCoach(base_url="http://127.0.0.1:9/v1", api_key="", model=MODEL, timeout=5)
+    assert other.client is not coach.client
+
+
+def test_an_answer_takes_the_scripted_delay_and_not_a_delayed_ack_more(openai_server):
+    coach = coach_for(openai_server)
+    openai_server.reply(ANSWER)
+    coach.reflect(VIEW)  # opens the connection the calls below keep using
+    for _ in range(10):
+        openai_server.reply(ANSWER)
+    openai_server.reply(ANSWER, delay=0.3)
+
+    started = time.monotonic()
+    for _ in range(10):
+        coach.reflect(VIEW)
+    quick_calls = time.monotonic() - started
+    started = time.monotonic()
+    coach.reflect(VIEW)
+    delayed_call = time.monotonic() - started
+
+    # Held back by Nagle's algorithm until the client's delayed ACK, each answer would take
+    # some 40 ms more: 400 ms for the ten.
+    assert quick_calls < 0.2
+    assert 0.3 <= delayed_call < 0.5
+    assert len({request.client for request in openai_server.requests}) == 1
 
 
 # --- retries and failures of the endpoint -------------------------------------------------

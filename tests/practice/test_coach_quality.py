@@ -12,6 +12,7 @@ from practice.coach.similarity import (
     same_action,
     same_trigger,
     similarity,
+    strategy_words,
     when_similarity,
 )
 
@@ -258,3 +259,22 @@ def test_every_negated_opening_counts_as_another_action(negated):
     call = {"when": SPECIFIC.when, "do": "call cancel_pending_order for the order"}
 
     assert not same_action(call, {"when": SPECIFIC.when, "do": negated})
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        SPECIFIC,
+        candidate(do="call exchange_delivered_order_items for the order instead of a return"),
+        candidate(when="if the user gives a zip code and a name"),
+        {"when": SPECIFIC.when, "do": "never call return_delivered_order_items for #W2378156"},
+        {"when": "", "do": ""},
+    ],
+)
+def test_strategies_read_into_words_once_compare_as_the_strategies_do(other):
+    comparisons = (similarity, when_similarity, do_similarity, same_action, is_duplicate)
+    read = strategy_words(SPECIFIC), strategy_words(other)
+
+    for compare in (*comparisons, same_trigger, is_conflict):
+        assert compare(*read) == compare(SPECIFIC, other)
+        assert compare(read[0], other) == compare(SPECIFIC, read[1]) == compare(SPECIFIC, other)

@@ -10,15 +10,20 @@ from django.db import connection
 from practice.coach.offline import TraceDiffCoach
 from practice.models import Reflection, Strategy, StrategyEvidence
 from practice.services.reflection import reflect_attempt
-from tests.practice.test_reflection_pipeline import (  # noqa: F401 (fixture)
+from tests.practice.test_reflection_pipeline import (
     CARD_REFUND,
     HEADPHONES,
     WATER_BOTTLE,
     ScriptedCoach,
-    agent,
     return_attempt,
+    returns_agent,
     store,
 )
+
+
+@pytest.fixture
+def agent():
+    return returns_agent()
 
 
 @pytest.fixture(autouse=True)

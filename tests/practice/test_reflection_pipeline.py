@@ -57,10 +57,15 @@ CARD_REFUND = CandidateStrategy(
 # --- attempts, stored the way agents report them ---------------------------------------------
 
 
-@pytest.fixture
-def agent():
+def returns_agent():
+    """An agent working in the support subtree, which holds the returns skill."""
     SkillFactory(key=RETURNS)
     return AgentFactory(name="retail-agent", boundaries=["support"])
+
+
+@pytest.fixture
+def agent():
+    return returns_agent()
 
 
 def _call(number, name, arguments):
