@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from practice import caches
@@ -69,12 +69,21 @@ def set_boundaries(agent, skill_keys, *, actor=None, reason=""):
 
 def boundary_keys(agent):
     """The keys of the subtrees an agent may work in (a per-process copy: practice.caches)."""
-    return caches.boundaries.get(
-        agent.pk,
-        lambda: tuple(
-            AgentBoundary.objects.filter(agent=agent).values_list("skill__key", flat=True)
-        ),
-    )
+    return caches.boundaries.get(agent.pk, lambda: _read_boundary_keys(agent.pk))
+
+
+def _read_boundary_keys(agent_id):
+    # Plain SQL: every web process reads this for every agent every few seconds, and the
+    # ORM's query building costs more than the query.
+    boundary = connection.ops.quote_name(AgentBoundary._meta.db_table)
+    skill = connection.ops.quote_name(Skill._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.key FROM {boundary} b JOIN {skill} s ON s.id = b.skill_id "
+            "WHERE b.agent_id = %s",
+            [agent_id],
+        )
+        return tuple(row[0] for row in cursor.fetchall())
 
 
 def is_within_boundaries(agent, skill):
