@@ -2,11 +2,20 @@
 
 It runs the simulation (oversight.simulation, through the real service layer: Etude's
 scheduler, competency estimator, FSRS reviews, offline coach and auto-approval) with the same
-seeds under three practice policies, each in its own throwaway SQLite database:
+seeds under four practice policies, each in its own throwaway SQLite database:
 
 - etude: practice.scheduler.schedule_practice queues the day's practice, the agents claim it;
 - random: the same daily budget on skills and scenarios drawn uniformly from each agent's bank;
-- round-robin: the same budget on each agent's skills in turn.
+- round-robin: the same budget on each agent's skills in turn;
+- oracle: a ceiling, not a rival: the same budget spent knowing the hidden levels (only on
+  skills truly below mastery plus the scheduler's margin, the farthest below first, each at
+  the difficulty that teaches most). It shows how far any scheduler could go in this simulation.
+  ``--oracle-errors 0.3 0.5`` adds oracles that read each level with a fixed error of that sd
+  (logits), drawn once per agent and skill: what an estimate right on average but wrong for a
+  given skill would cost.
+
+Every policy draws from the same kind of bank: the operators' scenarios and the replays of
+failed live tasks (see oversight.simulation.policies).
 
 Every agent also does the same number of live tasks a day under every policy. Each run has
 three phases: learning (LEARNING_DAYS), idle (IDLE_DAYS without any attempt: hidden levels
@@ -18,8 +27,8 @@ Definitions (pairs are an agent and a skill with a scenario bank in its boundari
   mastery threshold at the start.
 - mastered, at three levels of how far the product has caught up with the truth:
   truly: the hidden level gives a medium-task success at or above the threshold;
-  recognized: truly, and the competency estimate (decayed to the end of the day) is at or
-  above the threshold, so the scheduler no longer counts the skill as weak;
+  recognized: truly, and the competency estimate as the product shows it (decayed to the end
+  of the day) is at or above the threshold;
   classified: truly, and practice.estimator.classify calls the estimate "mastered"
   (confidently above the threshold).
 - attempts to master (one figure per level): for each agent, its practice attempts up to the
@@ -38,7 +47,8 @@ Definitions (pairs are an agent and a skill with a scenario bank in its boundari
   it started, so they would count as retained whatever the policy did.)
 
 Target (issue 6): the etude policy needs at most half the attempts of random and keeps at
-least 95% of mastered skills above threshold. Prints the table and exits 0: a benchmark, not a
+least 95% of mastered skills above threshold. Each run also lists the initially weak pairs that
+were mastered after learning but lost by the end (level at the end of learning -> at the end). Prints the table and exits 0: a benchmark, not a
 test.
 """
 
@@ -56,7 +66,7 @@ from pathlib import Path
 from statistics import mean
 
 ROOT = Path(__file__).resolve().parent.parent
-POLICIES = ("etude", "random", "round-robin")
+POLICIES = ("etude", "random", "round-robin", "oracle")
 LEARNING_DAYS = 90
 IDLE_DAYS = 60
 REVIEW_DAYS = 21
@@ -82,6 +92,15 @@ def _parse_arguments():
     parser.add_argument("--idle-days", type=int, default=IDLE_DAYS)
     parser.add_argument("--review-days", type=int, default=REVIEW_DAYS)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runs at once")
+    parser.add_argument(
+        "--oracle-errors",
+        type=float,
+        nargs="*",
+        default=[],
+        metavar="SD",
+        help="also run the oracle reading each hidden level with a fixed error of this sd (logits)",
+    )
+    parser.add_argument("--oracle-error", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=2, metavar=("POLICY", "SEED"), help=argparse.SUPPRESS)
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
@@ -98,7 +117,9 @@ def _parent(options):
         template = workdir / "template.sqlite3"
         print("Preparing a database with the demo taxonomy and scenario bank ...", flush=True)
         _run_child(["--prepare"], template, workdir)
-        runs = [(policy, seed) for seed in options.seeds for policy in POLICIES]
+        variants = [(policy, 0.0) for policy in POLICIES]
+        variants += [("oracle", error) for error in options.oracle_errors]
+        runs = [(variant, seed) for seed in options.seeds for variant in variants]
         print(
             f"Running {len(runs)} simulations ({options.agents} agents, "
             f"{options.learning_days} learning + {options.idle_days} idle + "
@@ -106,14 +127,17 @@ def _parent(options):
             flush=True,
         )
 
-        def run(policy_and_seed):
-            policy, seed = policy_and_seed
-            database = workdir / f"{policy}-{seed}.sqlite3"
+        def run(variant_and_seed):
+            (policy, error), seed = variant_and_seed
+            database = workdir / f"{policy}-{error}-{seed}.sqlite3"
             shutil.copyfile(template, database)
             begun = time.monotonic()
-            result = _run_child(_child_arguments(options, policy, seed), database, workdir)
+            arguments = _child_arguments(options, policy, seed, error)
+            result = _run_child(arguments, database, workdir)
             print(
-                f"  {policy:<12} seed {seed}: done in {time.monotonic() - begun:.0f} s", flush=True
+                f"  {_label(policy, error):<18} seed {seed}: done in "
+                f"{time.monotonic() - begun:.0f} s",
+                flush=True,
             )
             return result
 
@@ -125,11 +149,19 @@ def _parent(options):
     return 0
 
 
-def _child_arguments(options, policy, seed):
+def _label(policy, error):
+    if policy != "oracle":
+        return policy
+    return "oracle (ceiling)" if not error else f"oracle, error {error:g}"
+
+
+def _child_arguments(options, policy, seed, error):
     return [
         "--child",
         policy,
         str(seed),
+        "--oracle-error",
+        str(error),
         "--agents",
         str(options.agents),
         "--learning-days",
@@ -166,8 +198,9 @@ def _run_child(arguments, database, workdir):
 
 
 def _report(options, results, elapsed):
+    labels = list(dict.fromkeys(result["label"] for result in results))
     by_policy = {
-        policy: [result for result in results if result["policy"] == policy] for policy in POLICIES
+        label: [result for result in results if result["label"] == label] for label in labels
     }
     first = results[0]
     print()
@@ -183,7 +216,7 @@ def _report(options, results, elapsed):
     )
     print()
     columns = (
-        ("policy", 11),
+        ("policy", 18),
         ("weak pairs", 10),
         ("truly", 7),
         ("recognized", 10),
@@ -227,7 +260,7 @@ def _report(options, results, elapsed):
     print()
     for run in results:
         print(
-            f"  {run['policy']:<11} seed {run['seed']}: practice attempts to master "
+            f"  {run['label']:<18} seed {run['seed']}: practice attempts to master "
             + ", ".join(
                 f"{level} {run[f'attempts_{level}']}{'' if run[f'reached_{level}'] else '+'}"
                 for level in LEVELS
@@ -237,6 +270,8 @@ def _report(options, results, elapsed):
         )
         if run["never_mastered"]:
             print(f"    not truly mastered after learning: {'; '.join(run['never_mastered'])}")
+        if run["lost"]:
+            print(f"    mastered after learning, lost by the end: {'; '.join(run['lost'])}")
     print("  (+: not every agent got there in the learning phase; the figure is a lower bound)")
     print()
     (etude, etude_retention), (random_policy, _) = summary["etude"], summary["random"]
@@ -252,6 +287,13 @@ def _report(options, results, elapsed):
     print(
         f"Target etude retention >= 95%: {etude_retention:.1%}, "
         f"{'met' if etude_retention >= 0.95 else 'not met'}."
+    )
+    (oracle, oracle_retention) = summary[_label("oracle", 0.0)]
+    (ceiling, ceiling_reached), (theirs, _) = oracle["true"], random_policy["true"]
+    print(
+        f"Ceiling: the oracle needed {ceiling / theirs if theirs else float('nan'):.0%} of "
+        f"random's attempts (truly{'' if ceiling_reached else ', lower bound'}) and retained "
+        f"{oracle_retention:.1%}."
     )
     print(f"Total time {elapsed:.0f} s.")
 
@@ -305,6 +347,7 @@ def _child(options):
         policy=policy,
         live_tasks_per_day=LIVE_TASKS_PER_DAY,
         start=today - timedelta(days=total),
+        oracle_error=options.oracle_error,
     )
     simulation = Simulation(config)
     with background_hooks_detached():
@@ -318,6 +361,7 @@ def _child(options):
             simulation.run_day(number, live_tasks=0)
     result = measure.result(policy, seed)
     result["budget"] = daily_budget()
+    result["label"] = _label(policy, options.oracle_error)
     print(json.dumps(result))
     return 0
 
@@ -435,6 +479,13 @@ class _Measure:
             for name, key in self.learned
             if self.model.is_mastered(states[name].hidden[key], self.thresholds[key])
         )
+        result["lost"] = [
+            f"{name}:{key} ({self.model.medium_success(self.final_levels[(name, key)]):.2f}"
+            f"->{self.model.medium_success(states[name].hidden[key].level):.2f}"
+            f" of {self.thresholds[key]:.2f})"
+            for name, key in self.learned
+            if not self.model.is_mastered(states[name].hidden[key], self.thresholds[key])
+        ]
         learned = set(self.learned)
         result["never_mastered"] = [
             f"{name}:{key} ({self.model.medium_success(states[name].hidden[key].start):.2f}"

@@ -18,6 +18,15 @@ While a skill goes unpracticed, ``var`` grows by ``DRIFT_PER_DAY`` a day (capped
 The state is a JSON-ready dict ``{"mu", "var", "updated_at"}`` (``updated_at`` an ISO 8601
 string or None); it holds no history, so an update costs the same after a thousand attempts
 as after one. An empty dict reads as the prior. Nothing here touches the database.
+
+**The agent's own prior.** Stored states start from the global prior, which says nothing about
+the agent. Reading them for decisions, the scheduler swaps it for the agent's own prior
+(``agent_prior``: the mean of the agent's abilities over the skills it has attempted, and their
+spread), as a hierarchical model would (``with_prior``). A skill the agent never tried is then
+as likely to be mastered as its other skills are, not a coin flip; a skill tried a few times is
+pulled toward the agent's level rather than toward 0; and the evidence of a skill unpracticed
+for long fades into that prior. ``below_probability`` and ``expected_shortfall`` read the result
+against a mastery threshold on the ability scale.
 """
 
 import math
@@ -42,6 +51,11 @@ RELAX_HALF_LIFE_DAYS = 60.0
 MIN_VAR = 0.05
 # The target success rate for practice: the middle of the 70-85% band.
 PRACTICE_TARGET = 0.775
+# The agent's own prior needs abilities on a few skills; however alike those look, one skill is
+# taken to differ from the agent's typical level by at least one logit (sd): 73% rather than
+# 50% on a medium task.
+AGENT_PRIOR_MIN_SKILLS = 3
+AGENT_PRIOR_MIN_VAR = 1.0
 
 _SECONDS_PER_DAY = 86400.0
 
@@ -122,6 +136,67 @@ def classify(state, threshold, z=1.0):
     if estimate - z * uncertainty > threshold:
         return "mastered"
     return "learning"
+
+
+def agent_prior(states):
+    """``(mu, var)`` for a skill of this agent known only by its other skills' ``states``.
+
+    The mean of their abilities, and the variance of a skill drawn from them (the spread of
+    their means plus their mean variance), within [AGENT_PRIOR_MIN_VAR, PRIOR_VAR]. With fewer
+    than AGENT_PRIOR_MIN_SKILLS states, the global prior.
+    """
+    read = [_read(state)[:2] for state in states if state]
+    if len(read) < AGENT_PRIOR_MIN_SKILLS:
+        return PRIOR_MU, PRIOR_VAR
+    mean = sum(mu for mu, _ in read) / len(read)
+    spread = sum((mu - mean) ** 2 + var for mu, var in read) / len(read)
+    return mean, min(max(spread, AGENT_PRIOR_MIN_VAR), PRIOR_VAR)
+
+
+def with_prior(state, prior_mu, prior_var):
+    """The state with its global prior swapped for ``N(prior_mu, prior_var)``.
+
+    A state is the global prior times the evidence of its attempts (Gaussian in the Laplace
+    approximation), so the evidence is what remains after dividing the prior out; a state as
+    uncertain as the global prior carries none, and reads as the new prior.
+    """
+    if not prior_var > 0:
+        raise ValueError(f"a prior needs a positive variance, not {prior_var!r}")
+    mu, var, updated_at = _read(state)
+    evidence_precision = 1.0 / var - 1.0 / PRIOR_VAR
+    evidence_weight = mu / var - PRIOR_MU / PRIOR_VAR
+    if evidence_precision <= 0:
+        evidence_precision, evidence_weight = 0.0, 0.0
+    precision = evidence_precision + 1.0 / prior_var
+    return _write((evidence_weight + prior_mu / prior_var) / precision, 1.0 / precision, updated_at)
+
+
+def mastery_ability(threshold, margin=0.0):
+    """The ability at which a medium task succeeds at the ``threshold`` rate, plus ``margin``."""
+    threshold = _in_unit_interval(threshold, "threshold")
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(
+            f"a mastery threshold must lie strictly between 0 and 1, not {threshold!r}"
+        )
+    medium = _logit_difficulty(MEDIUM_DIFFICULTY)
+    return medium + math.log(threshold / (1.0 - threshold)) + margin
+
+
+def below_probability(state, threshold, margin=0.0):
+    """The chance that the ability lies below ``mastery_ability(threshold, margin)``."""
+    mu, var, _ = _read(state)
+    z = (mastery_ability(threshold, margin) - mu) / math.sqrt(var)
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
+
+
+def expected_shortfall(state, threshold, margin=0.0):
+    """How far (in logits) the ability is expected to fall short of the mastery ability: the
+    mean of ``max(mastery - theta, 0)``; large when surely far below, or when very uncertain."""
+    mu, var, _ = _read(state)
+    sd = math.sqrt(var)
+    z = (mastery_ability(threshold, margin) - mu) / sd
+    density = math.exp(-z * z / 2.0) / math.sqrt(2.0 * math.pi)
+    return sd * (density + z * 0.5 * math.erfc(-z / math.sqrt(2.0)))
 
 
 def roll_up(child_states_with_weights):

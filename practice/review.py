@@ -8,9 +8,10 @@ attempt's outcome becomes a rating:
 - success with a score below 0.95, or with no score -> Good;
 - success with a score of 0.95 or more -> Easy.
 
-The scheduler aims at 90% retention, never fuzzes intervals (the same history always gives
-the same due time), and uses one short learning step, so a skill returns within minutes after
-a failure and leaves learning after its first success. The review state is the card's own
+The scheduler aims at 95% retention: a skill is due when the chance that it is still recalled
+falls to 95%, the share of mastered skills Etude means to keep. It never fuzzes intervals (the
+same history always gives the same due time), and uses one short learning step, so a skill
+returns within minutes after a failure and leaves learning after its first success. The review state is the card's own
 dict (``Card.to_dict()``), ready for a JSON field; an empty dict is a skill never reviewed.
 Nothing here touches the database.
 """
@@ -19,7 +20,7 @@ from datetime import UTC, timedelta
 
 from fsrs import Card, Rating, Scheduler
 
-DESIRED_RETENTION = 0.9
+DESIRED_RETENTION = 0.95
 LEARNING_STEPS = (timedelta(minutes=10),)
 RELEARNING_STEPS = (timedelta(minutes=10),)
 # Tools, prompts and tasks change under an agent, so even a well-kept skill is checked twice a
@@ -63,6 +64,13 @@ def due_at(review_state):
     if not review_state:
         return None
     return Card.from_dict(review_state).due
+
+
+def retrievability(review_state, now):
+    """FSRS's chance that the skill is still recalled at ``now``; 0 if it was never reviewed."""
+    if not review_state:
+        return 0.0
+    return _scheduler.get_card_retrievability(Card.from_dict(review_state), _utc(now))
 
 
 def is_due(review_state, now):

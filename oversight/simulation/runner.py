@@ -99,6 +99,9 @@ class SimulationConfig:
     drive_agents: tuple = ()
     # Midnight (UTC) of the first simulated day; by default the days end yesterday.
     start: datetime | None = None
+    # The oracle policy only: the standard deviation (logits) of a fixed error in its reading of
+    # each hidden level, to see what an imperfect but unbiased-on-average estimate would cost.
+    oracle_error: float = 0.0
 
 
 @dataclass
@@ -323,7 +326,13 @@ class Simulation:
 
     def _agent_day(self, state, number, midnight, live_tasks, report):
         morning = midnight + timedelta(hours=DAY_STARTS.hour)
-        tasks = practice_tasks(self.config.policy, state, now=morning, rng=state.rng)
+        tasks = practice_tasks(
+            self.config.policy,
+            state,
+            now=morning,
+            rng=state.rng,
+            oracle_error=self.config.oracle_error,
+        )
         tasks += [self._live_task(state) for _ in range(live_tasks)]
         attempted = set()
         attempt_ids = []

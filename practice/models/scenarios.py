@@ -78,7 +78,9 @@ class AssignmentStatus(models.TextChoices):
 
 class AssignmentReason(models.TextChoices):
     WEAK = "weak", "Weak skill"
+    LEARNING = "learning", "Skill not yet known"
     REVIEW = "review", "Spaced review"
+    CONSOLIDATE = "consolidate", "Consolidating a new skill"
     MANUAL = "manual", "Assigned by an operator"
 
 
@@ -94,7 +96,7 @@ class PracticeAssignment(models.Model):
         PracticeScenario, on_delete=models.PROTECT, related_name="assignments"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    reason = models.CharField(max_length=10, choices=Reason.choices)
+    reason = models.CharField(max_length=12, choices=Reason.choices)
     priority = models.FloatField(default=0)
     target_difficulty = models.FloatField(null=True, blank=True)
     predicted_success = models.FloatField(null=True, blank=True)

@@ -18,7 +18,12 @@ from practice.scheduler.planning import plan_practice
 from practice.services.errors import PracticeError
 
 DEFAULT_BUDGET = 5
-SCHEDULER_REASONS = (AssignmentReason.WEAK, AssignmentReason.REVIEW)
+SCHEDULER_REASONS = (
+    AssignmentReason.WEAK,
+    AssignmentReason.LEARNING,
+    AssignmentReason.REVIEW,
+    AssignmentReason.CONSOLIDATE,
+)
 
 
 @dataclass

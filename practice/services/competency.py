@@ -57,7 +57,7 @@ def record_outcome(attempt):
             parent_competency = _locked_competency(attempt.agent_id, parent)
             _count(parent_competency, attempt)
             parent_competency.model_state = _combined_state(
-                parent_competency, _own_state(parent_competency), at=attempt.created_at
+                parent_competency, own_state(parent_competency), at=attempt.created_at
             )
             _save(parent_competency)
             _snapshot(parent_competency, attempt)
@@ -106,7 +106,7 @@ def _learn(competency, attempt):
     score = attempt.score if attempt.success else min(attempt.score, FAILURE_CEILING)
     y = estimator.observed_outcome(success=attempt.success, score=score)
     own = estimator.update(
-        _own_state(competency), y=y, difficulty=attempt.difficulty, at=attempt.created_at
+        own_state(competency), y=y, difficulty=attempt.difficulty, at=attempt.created_at
     )
     competency.model_state = _combined_state(competency, own, at=attempt.created_at)
     # An attempt older than the last review is reviewed at that time: FSRS counts elapsed days.
@@ -120,7 +120,8 @@ def _learn(competency, attempt):
     _save(competency)
 
 
-def _own_state(competency):
+def own_state(competency):
+    """The state learnt from the skill's own attempts (without its children's); {} if none."""
     if competency.rolled_up:
         return competency.model_state.get(OWN, {})
     return competency.model_state

@@ -22,6 +22,7 @@ from oversight.simulation import (
     model,
     run_simulation,
 )
+from oversight.simulation.policies import baseline_bank
 from oversight.simulation.runner import background_hooks_detached
 from oversight.simulation.traces import Task, attempt_payload
 from practice.coach.offline import TraceDiffCoach
@@ -32,15 +33,18 @@ from practice.models import (
     CompetencySnapshot,
     MemoryRelease,
     PracticeAssignment,
+    PracticeScenario,
     Reflection,
     Strategy,
 )
 from practice.scenario_file import parse_scenarios
+from practice.scheduler.planning import MASTERY_MARGIN
 from practice.services import attempts as attempt_services
 from practice.services.attempts import record_attempts
 from practice.services.reflection import attempt_view
 from practice.services.scenarios import load_scenarios
 from taxonomy import services as taxonomy_services
+from taxonomy.models import Skill
 from taxonomy.taxonomy_file import parse_taxonomy
 from tests.factories import AgentFactory, SkillFactory
 
@@ -293,3 +297,46 @@ def test_the_command_reports_each_day_and_a_summary(workspace):
     assert "day   1/2" in text and "day   2/2" in text
     assert "Simulated 2 days (seed 9, policy etude)" in text
     assert Agent.objects.filter(simulated=True).count() == 1
+
+
+def test_baselines_leave_out_the_replays_of_their_own_practice(workspace):
+    run_simulation(
+        SimulationConfig(
+            days=4, agents=1, seed=3, policy="random", live_tasks_per_day=3, start=START
+        )
+    )
+    agent = Agent.objects.get(simulated=True)
+    replays = PracticeScenario.objects.filter(origin=PracticeScenario.Origin.REPLAY)
+    of_practice = set(replays.filter(source_attempt__source=Attempt.Source.PRACTICE))
+    of_live = set(replays.filter(source_attempt__source=Attempt.Source.LIVE))
+
+    bank = {scenario for scenarios in baseline_bank(agent).values() for scenario in scenarios}
+
+    assert of_practice and of_live, "the run failed both kinds of task"
+    assert not bank & of_practice
+    assert of_live <= bank
+    assert all(
+        scenario.origin == PracticeScenario.Origin.OPERATOR or scenario in of_live
+        for scenario in bank
+    )
+
+
+def test_the_oracle_practices_only_skills_truly_below_mastery(workspace):
+    report = run_simulation(
+        SimulationConfig(
+            days=3, agents=1, seed=5, policy="oracle", live_tasks_per_day=1, start=START
+        )
+    )
+    thresholds = dict(Skill.objects.values_list("key", "mastery_threshold"))
+
+    practice = [outcome for outcome in report.outcomes if outcome.source == "practice"]
+
+    assert 0 < len(practice) <= 3 * 5
+    assert all(
+        outcome.level < model.mastery_level(thresholds[outcome.skill]) + MASTERY_MARGIN
+        for outcome in practice
+    )
+    # The farthest below comes first on the first day.
+    first_day = [outcome for outcome in practice if outcome.day == 1]
+    gaps = [model.mastery_level(thresholds[o.skill]) - o.level for o in first_day]
+    assert gaps[0] == max(gaps)

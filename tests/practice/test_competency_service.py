@@ -11,6 +11,7 @@ from practice.services.competency import (
     OWN,
     competency_profile,
     decayed,
+    own_state,
     record_outcome,
 )
 from tests.factories import AgentFactory, AttemptFactory, SkillFactory
@@ -155,6 +156,8 @@ def test_a_skill_keeps_its_own_evidence_when_its_failure_modes_roll_up_into_it(a
     wrong_id = competency(agent, "tools.orders.wrong_order_id")
     assert orders.rolled_up
     assert orders.model_state[OWN] == own_only.model_state
+    assert own_state(orders) == own_only.model_state
+    assert own_state(wrong_id) == wrong_id.model_state
     assert wrong_id.estimate < orders.estimate < own_only.estimate
     assert orders.attempts == 4
 

@@ -243,3 +243,86 @@ def test_the_state_holds_no_history():
     assert json.loads(json.dumps(state)) == state
     assert estimator.MIN_VAR <= state["var"] < 0.5
     assert 0.5 < estimate(state) < 1.0
+
+
+def test_the_agent_prior_is_the_mean_of_its_skills_and_their_spread():
+    states = [{"mu": mu, "var": 0.2, "updated_at": None} for mu in (0.5, 2.0, 3.5)]
+
+    mu, var = estimator.agent_prior(states)
+
+    assert mu == pytest.approx(2.0)
+    assert var == pytest.approx(1.5 + 0.2)
+
+
+def test_the_agent_prior_needs_a_few_skills_and_stays_within_bounds():
+    two = [{"mu": 2.0, "var": 0.1, "updated_at": None}] * 2
+    alike = [{"mu": 2.0, "var": 0.01, "updated_at": None}] * 5
+    scattered = [{"mu": mu, "var": 1.0, "updated_at": None} for mu in (-6.0, 0.0, 6.0)]
+
+    assert estimator.agent_prior(two) == (estimator.PRIOR_MU, estimator.PRIOR_VAR)
+    assert estimator.agent_prior([{}, {}, {}, *two]) == (estimator.PRIOR_MU, estimator.PRIOR_VAR)
+    assert estimator.agent_prior(alike) == pytest.approx((2.0, estimator.AGENT_PRIOR_MIN_VAR))
+    assert estimator.agent_prior(scattered)[1] == estimator.PRIOR_VAR
+
+
+def test_with_the_global_prior_a_state_is_unchanged():
+    state = state_after([1.0, 1.0, 0.0])
+
+    swapped = estimator.with_prior(state, estimator.PRIOR_MU, estimator.PRIOR_VAR)
+
+    assert swapped["mu"] == pytest.approx(state["mu"])
+    assert swapped["var"] == pytest.approx(state["var"])
+    assert swapped["updated_at"] == state["updated_at"]
+
+
+def test_without_evidence_a_state_reads_as_the_new_prior():
+    assert estimator.with_prior({}, 2.0, 0.8) == {"mu": 2.0, "var": 0.8, "updated_at": None}
+    long_forgotten = estimator.decay(state_after([1.0] * 5), START + timedelta(days=3650))
+    assert estimator.with_prior(long_forgotten, 2.0, 0.8)["mu"] == pytest.approx(2.0)
+
+
+def test_the_agents_prior_pulls_a_little_evidence_more_than_a_lot():
+    strong_agent = (2.5, 1.0)
+    one_failure = state_after([0.0])
+    many = state_after([0.0, 1.0] * 20)
+
+    moved_little = estimator.with_prior(one_failure, *strong_agent)
+    moved_much = estimator.with_prior(many, *strong_agent)
+
+    assert moved_little["mu"] - one_failure["mu"] > moved_much["mu"] - many["mu"] > 0
+    # Evidence and prior add precision: the result is surer than either.
+    assert moved_little["var"] < min(one_failure["var"], strong_agent[1])
+
+
+def test_the_mastery_ability_is_where_a_medium_task_succeeds_at_the_threshold():
+    ability = estimator.mastery_ability(0.8)
+
+    assert estimator.predicted_success({"mu": ability, "var": 1e-12}, 0.5) == pytest.approx(0.8)
+    assert estimator.mastery_ability(0.8, 0.3) == pytest.approx(ability + 0.3)
+    with pytest.raises(ValueError):
+        estimator.mastery_ability(1.0)
+
+
+def test_below_probability_is_a_half_at_the_mastery_ability_and_follows_the_evidence():
+    at_mastery = {"mu": estimator.mastery_ability(0.8), "var": 0.5, "updated_at": None}
+    far_below = {"mu": -2.0, "var": 0.1, "updated_at": None}
+    far_above = {"mu": 4.0, "var": 0.1, "updated_at": None}
+
+    assert estimator.below_probability(at_mastery, 0.8) == pytest.approx(0.5)
+    assert estimator.below_probability(far_below, 0.8) > 0.99
+    assert estimator.below_probability(far_above, 0.8) < 0.01
+    # A margin above the threshold is harder to clear.
+    assert estimator.below_probability(at_mastery, 0.8, 0.3) > 0.5
+
+
+def test_expected_shortfall_grows_with_the_gap_and_with_uncertainty():
+    def shortfall(mu, var):
+        return estimator.expected_shortfall({"mu": mu, "var": var, "updated_at": None}, 0.8)
+
+    mastery = estimator.mastery_ability(0.8)
+
+    assert shortfall(mastery - 2.0, 1e-6) == pytest.approx(2.0, abs=1e-3)
+    assert shortfall(mastery + 2.0, 1e-6) == pytest.approx(0.0, abs=1e-3)
+    assert shortfall(mastery - 1.0, 0.1) > shortfall(mastery - 0.5, 0.1)
+    # Unknown is not the same as surely fine: a wide state may well be short.
+    assert shortfall(mastery + 0.5, 2.0) > shortfall(mastery + 0.5, 0.1)

@@ -113,3 +113,16 @@ def test_times_in_other_zones_are_accepted_and_naive_times_refused():
     )
     with pytest.raises(ValueError, match="timezone-aware"):
         review.review({}, success=True, score=0.9, at=datetime(2025, 3, 1))
+
+
+def test_retrievability_is_high_just_after_a_review_and_falls_with_time():
+    state, due = review.review({}, success=True, score=1.0, at=START)
+
+    fresh = review.retrievability(state, START + timedelta(hours=1))
+    at_due = review.retrievability(state, due)
+    long_after = review.retrievability(state, due + timedelta(days=60))
+
+    assert fresh > at_due > long_after
+    # Due means the chance of recall has fallen to the desired retention.
+    assert at_due == pytest.approx(review.DESIRED_RETENTION, abs=0.01)
+    assert review.retrievability({}, START) == 0.0

@@ -1,5 +1,6 @@
 """The practice scheduler on crafted competency profiles: weak skills first, then due reviews,
-at a difficulty in the target band, within the daily budget and the agent's boundaries."""
+then skills not yet confidently mastered (unknown ones included), at a difficulty in the target
+band, within the daily budget and the agent's boundaries."""
 
 from datetime import UTC, datetime, timedelta
 from io import StringIO
@@ -8,9 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from practice import estimator, review
-from practice.models import CompetencyEstimate, PracticeAssignment, PracticeScenario
+from practice.models import Attempt, CompetencyEstimate, PracticeAssignment, PracticeScenario
 from practice.scheduler import plan_practice, schedule_practice
-from practice.scheduler.planning import TARGET_BAND
+from practice.scheduler.planning import CONSOLIDATING_BASE, MASTERY_MARGIN, REVIEW_BASE, TARGET_BAND
 from practice.services import PracticeError
 from practice.services.assignments import claim_next_assignment
 from taxonomy.models import Skill
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.django_db
 
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
 WEAK, STRONG = -1.5, 4.0  # abilities (logits): about 0.2 and 0.98 on a medium task
+MASTERY = estimator.mastery_ability(0.8)  # the ability at the default threshold
 
 
 @pytest.fixture
@@ -107,7 +109,84 @@ def test_a_skill_below_mastery_but_not_confidently_so_still_gets_practice(agent)
     state = estimator.decay(competency.model_state, NOW)
     assert estimator.classify(state, 0.8) == "learning"
 
-    assert planned(agent) == [("support.unproven", "weak")]
+    assert planned(agent) == [("support.unproven", "learning")]
+
+
+def test_a_skill_just_over_the_threshold_is_consolidated_after_reviews(agent):
+    for key in ("support.just_over", "support.well_over", "support.due"):
+        scenarios(key, 0.5)
+    just_over = profile(agent, "support.just_over", mu=MASTERY + 0.1, var=0.05)
+    profile(agent, "support.well_over", mu=MASTERY + 1.5, var=0.05)
+    profile(agent, "support.due", mu=STRONG, reviewed_days_ago=40)
+    assert estimator.classify(estimator.decay(just_over.model_state, NOW), 0.8) != "weak"
+
+    picks = plan_practice(agent, now=NOW, budget=5)
+
+    assert [(pick.skill.key, pick.reason) for pick in picks] == [
+        ("support.due", "review"),
+        ("support.just_over", "consolidate"),
+    ]
+    consolidating = picks[1]
+    assert CONSOLIDATING_BASE <= consolidating.priority < REVIEW_BASE
+    assert consolidating.why.startswith("not yet confidently mastered")
+    assert MASTERY_MARGIN > 0
+
+
+def test_skills_likely_below_mastery_and_unknown_ones_come_before_reviews(agent):
+    for key in ("support.known_a", "support.known_b", "support.weak", "support.due"):
+        scenarios(key, 0.5)
+    scenarios("support.unsure", 0.2, 0.5, 0.8)
+    scenarios("support.unknown", 0.2, 0.5, 0.8)
+    profile(agent, "support.known_a", mu=STRONG, reviewed_days_ago=1)
+    profile(agent, "support.known_b", mu=STRONG, reviewed_days_ago=1)
+    profile(agent, "support.weak", mu=WEAK)
+    profile(agent, "support.due", mu=STRONG, reviewed_days_ago=40)
+    # Below mastery by its mean, but not confidently (and its review is due as well).
+    profile(agent, "support.unsure", mu=MASTERY - 0.3, var=0.3, reviewed_days_ago=40)
+
+    picks = plan_practice(agent, now=NOW, budget=10)
+
+    assert [(pick.skill.key, pick.reason) for pick in picks][:4] == [
+        ("support.weak", "weak"),
+        ("support.unknown", "learning"),
+        ("support.unsure", "learning"),
+        ("support.due", "review"),
+    ]
+    assert picks[1].why == "never attempted"
+    assert picks[0].priority > picks[1].priority > REVIEW_BASE + 1 > picks[3].priority
+    assert "support.known_a" not in [pick.skill.key for pick in picks]
+
+
+def test_an_unknown_skill_is_read_at_the_agents_own_level(agent):
+    scenarios("support.unknown", *[round(0.05 + 0.1 * step, 2) for step in range(10)])
+    [alone] = plan_practice(agent, now=NOW, budget=1)
+    for key in ("support.a", "support.b", "support.c"):
+        scenarios(key, 0.5)
+        profile(agent, key, mu=3.0, var=0.2, reviewed_days_ago=1)
+
+    [among_strong_skills] = plan_practice(agent, now=NOW, budget=1)
+
+    assert alone.skill.key == among_strong_skills.skill.key == "support.unknown"
+    # The global prior is a coin flip on a medium task; this agent masters most of its skills.
+    assert among_strong_skills.target_difficulty > alone.target_difficulty + 0.2
+    assert among_strong_skills.scenario.difficulty > alone.scenario.difficulty
+
+
+def test_recent_practice_interleaves_the_weak_skills(agent):
+    for key in ("support.drilled", "support.waiting"):
+        scenarios(key, 0.2, 0.4)
+    drilled = profile(agent, "support.drilled", mu=WEAK)
+    profile(agent, "support.waiting", mu=WEAK + 0.3)
+    assert planned(agent, budget=1) == [("support.drilled", "weak")]
+    for hours in (20, 44, 68):
+        AttemptFactory(
+            agent=agent,
+            skill=drilled.skill,
+            source=Attempt.Source.PRACTICE,
+            created_at=NOW - timedelta(hours=hours),
+        )
+
+    assert planned(agent, budget=1) == [("support.waiting", "weak")]
 
 
 def test_a_skill_never_attempted_is_practiced_from_its_easiest_scenario(agent):
@@ -116,7 +195,7 @@ def test_a_skill_never_attempted_is_practiced_from_its_easiest_scenario(agent):
     picks = plan_practice(agent, now=NOW, budget=1)
 
     assert [(pick.skill.key, pick.reason, pick.why) for pick in picks] == [
-        ("support.new", "weak", "never attempted")
+        ("support.new", "learning", "never attempted")
     ]
     assert picks[0].scenario.difficulty == 0.2
 
@@ -124,7 +203,10 @@ def test_a_skill_never_attempted_is_practiced_from_its_easiest_scenario(agent):
 @pytest.mark.parametrize("mu", [0.0, 1.0, 2.0, 3.0])
 def test_the_scenario_is_the_one_in_the_target_band_closest_to_the_target_difficulty(agent, mu):
     bank = scenarios("support.returns", *[round(0.05 + 0.1 * step, 2) for step in range(10)])
-    state = profile(agent, "support.returns", mu=mu, var=0.3, attempts=40).model_state
+    # Reviewed long ago: a mastered skill comes back as a due review.
+    state = profile(
+        agent, "support.returns", mu=mu, var=0.3, attempts=40, reviewed_days_ago=60
+    ).model_state
     target = estimator.difficulty_for(state)
     low, high = TARGET_BAND
     in_band = [
@@ -158,7 +240,7 @@ def test_the_difficulty_rises_as_the_agent_improves(agent):
     chosen = []
     for mu in (0.0, 1.0, 2.0, 3.0):
         CompetencyEstimate.objects.filter(agent=agent).delete()
-        profile(agent, "support.returns", mu=mu, var=0.3, attempts=40)
+        profile(agent, "support.returns", mu=mu, var=0.3, attempts=40, reviewed_days_ago=60)
         [pick] = plan_practice(agent, now=NOW, budget=1)
         chosen.append(pick.scenario.difficulty)
 
