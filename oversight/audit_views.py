@@ -16,8 +16,9 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
 from oversight.models import AuditEvent
-from oversight.services.audit import chain_head, verify_chain
+from oversight.services.audit import chain_head
 from oversight.services.audit_export import CONTENT_TYPES, export_chunks
+from oversight.services.audit_verify import verify_chain
 from practice.models import Agent, AgentKey
 from taxonomy.models import Skill, TaxonomyProposal
 

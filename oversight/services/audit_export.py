@@ -1,27 +1,24 @@
 """Exports of the audit log as CSV or JSON Lines, and reading them back for offline checks.
 
 Every exported event carries the fields its hash covers plus the hash itself (ROW_FIELDS), so
-the file alone is enough to recompute the chain. Rows stream from a server-side cursor in
-chain order and are written in chunks: memory stays flat however many events are exported.
+the file alone is enough to recompute the chain. Rows stream in chain order from one query
+(oversight.services.audit_rows.event_rows) and go out in chunks of UTF-8 bytes: memory stays
+flat however many events are exported.
 """
 
 import csv
 import json
 import re
+from contextlib import closing
 from itertools import islice
 
-from oversight.services.audit_rows import ROW_FIELDS, event_rows
+import orjson
+
+from oversight.services.audit_rows import ROW_FIELDS, event_rows, iso_8601, json_text
 
 CHUNK_EVENTS = 2000
 CONTENT_TYPES = {"jsonl": "application/jsonl; charset=utf-8", "csv": "text/csv; charset=utf-8"}
 
-_text = json.encoder.encode_basestring  # ensure_ascii=False: UTF-8 text stays as it is
-# before/after go out as the database's own JSON text: valid JSON, never parsed on the way.
-_LINE = (
-    '{"sequence":%d,"created_at":%s,"actor_type":%s,"actor_label":%s,"action":%s,'
-    '"object_type":%s,"object_id":%s,"before":%s,"after":%s,"reason":%s,'
-    '"previous_hash":%s,"hash":%s}\n'
-)
 _HASH = re.compile(r"[0-9a-f]{64}")
 _STRING_FIELDS = ("created_at", "actor_type", "actor_label", "action", "object_type", "object_id")
 
@@ -30,53 +27,82 @@ class ExportFormatError(ValueError):
     """An export file that is not what Etude writes; says where and why."""
 
 
+def _chunks_of(queryset, chunk_events):
+    """Lists of at most `chunk_events` rows of `queryset`, in chain order."""
+    rows = event_rows(queryset)
+    with closing(rows):  # a download cut short stops the query too
+        while chunk := list(islice(rows, chunk_events)):
+            yield chunk
+
+
 def jsonl_chunks(queryset, *, chunk_events=CHUNK_EVENTS):
-    """The events of `queryset` as JSON Lines, one string per chunk of events."""
-    rows = event_rows(queryset, chunk_size=chunk_events, null_json="null")
-    while chunk := list(islice(rows, chunk_events)):
-        lines = "".join(
+    """The events of `queryset` as JSON Lines, bytes per chunk of events."""
+    dumps, fragment, newline = orjson.dumps, orjson.Fragment, orjson.OPT_APPEND_NEWLINE
+    for chunk in _chunks_of(queryset, chunk_events):
+        lines = b"".join(
             [
-                _LINE
-                % (
-                    row[0],
-                    _text(row[1]),
-                    _text(row[2]),
-                    _text(row[3]),
-                    _text(row[4]),
-                    _text(row[5]),
-                    _text(row[6]),
-                    row[7],
-                    row[8],
-                    _text(row[9]),
-                    _text(row[10]),
-                    _text(row[11]),
+                dumps(
+                    {
+                        "sequence": row[0],
+                        "created_at": iso_8601(row[1]),
+                        "actor_type": row[2],
+                        "actor_label": row[3],
+                        "action": row[4],
+                        "object_type": row[5],
+                        "object_id": row[6],
+                        # before/after go out as the database's own JSON text, never parsed.
+                        "before": None if row[7] is None else fragment(row[7]),
+                        "after": None if row[8] is None else fragment(row[8]),
+                        "reason": row[9],
+                        "previous_hash": row[10],
+                        "hash": row[11],
+                    },
+                    option=newline,
                 )
                 for row in chunk
             ]
         )
         # JSON allows U+2028 and U+2029 raw (only inside strings), but many line readers split
         # on them: written escaped, every event stays on its own line for any reader.
-        yield lines.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
-class _Lines(list):
-    """What csv.writer writes into: a list of strings, joined per chunk."""
-
-    write = list.append
+        yield lines.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
 
 
 def csv_chunks(queryset, *, chunk_events=CHUNK_EVENTS):
-    """The events of `queryset` as CSV with a header row, one string per chunk of events."""
-    lines = _Lines()
-    writer = csv.writer(lines, lineterminator="\n")
-    writer.writerow(ROW_FIELDS)
-    rows = event_rows(queryset, chunk_size=chunk_events, null_json="null")
-    while chunk := list(islice(rows, chunk_events)):
-        writer.writerows(chunk)
-        yield "".join(lines)
-        lines.clear()
-    if lines:  # the header of an empty export
-        yield "".join(lines)
+    """The events of `queryset` as CSV with a header row, bytes per chunk of events.
+
+    The dialect is csv.writer's (comma, double quote, "\\n" between rows), written here
+    directly: csv.writer takes ~10 µs per event on the JSON columns, character by character.
+    One difference: a lone carriage return is quoted too (csv.writer leaves it bare, and csv
+    readers then take it for the end of the row).
+    """
+    yield (",".join(ROW_FIELDS) + "\n").encode()
+    field = _csv_field
+    for chunk in _chunks_of(queryset, chunk_events):
+        yield "".join(
+            [
+                f"{row[0]},{iso_8601(row[1])},{field(row[2])},{field(row[3])},"
+                f"{field(row[4])},{field(row[5])},{field(row[6])},{_csv_json(row[7])},"
+                f"{_csv_json(row[8])},{field(row[9])},{field(row[10])},{field(row[11])}\n"
+                for row in chunk
+            ]
+        ).encode()
+
+
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]').search
+
+
+def _csv_field(text):
+    """A CSV field: quoted, with quotes doubled, when it holds a comma, quote or line break."""
+    if _NEEDS_QUOTES(text) is None:
+        return text
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _csv_json(value):
+    """A before/after column as a CSV field: the database's JSON text, null when empty."""
+    if value is None:
+        return "null"
+    return _csv_field(json_text(value))
 
 
 def export_chunks(queryset, export_format):

@@ -15,14 +15,18 @@ from oversight.services.audit import (
     GENESIS_HASH,
     append_event,
     append_only_guard_lifted,
-    canonical_event,
     event_fields,
     event_hash,
-    verify_chain,
-    verify_events,
 )
 from oversight.services.audit_export import csv_chunks, jsonl_chunks, read_events
-from oversight.services.audit_rows import ROW_FIELDS, canonical_row, event_rows
+from oversight.services.audit_rows import (
+    ROW_FIELDS,
+    event_rows,
+    exact_row_hash,
+    iso_8601,
+    row_hash,
+)
+from oversight.services.audit_verify import verify_chain, verify_events
 from taxonomy.services import create_skill
 from tests.factories import AgentFactory, UserFactory
 
@@ -58,6 +62,35 @@ def build_chain(count=EVENTS):
 def update(sequence, **fields):
     with append_only_guard_lifted():
         AuditEvent.objects.filter(sequence=sequence).update(**fields)
+
+
+def forge(sequence, *, follows, **fields):
+    """A well-formed event written as `sequence`, chained to event `follows`'s hash."""
+    predecessor = AuditEvent.objects.get(sequence=follows)
+    forged = AuditEvent(
+        **{
+            "sequence": sequence,
+            "created_at": predecessor.created_at,
+            "actor_type": "user",
+            "actor_label": "mallory",
+            "action": "strategy.live",
+            "object_type": "strategy",
+            "object_id": "99",
+            "after": {"status": "live"},
+            "reason": "approved",
+            "previous_hash": predecessor.hash,
+            **fields,
+        }
+    )
+    forged.hash = event_hash(forged)
+    forged.save()
+
+
+def swap(first, second):
+    with append_only_guard_lifted():
+        AuditEvent.objects.filter(sequence=first).update(sequence=10_000)
+        AuditEvent.objects.filter(sequence=second).update(sequence=first)
+        AuditEvent.objects.filter(sequence=10_000).update(sequence=second)
 
 
 def renumber(sequences, shift):
@@ -182,20 +215,8 @@ def test_a_deleted_event_with_the_later_ones_renumbered_is_reported_as_removed()
 def test_an_inserted_event_is_reported_as_inserted():
     build_chain()
     renumber(range(4, EVENTS + 1), +1)
-    forged = AuditEvent(
-        sequence=4,
-        created_at=AuditEvent.objects.get(sequence=3).created_at,
-        actor_type="user",
-        actor_label="mallory",
-        action="strategy.live",
-        object_type="strategy",
-        object_id="99",
-        after={"status": "live"},
-        reason="approved",
-        previous_hash=AuditEvent.objects.get(sequence=3).hash,
-    )
-    forged.hash = event_hash(forged)
-    forged.save()  # a well-formed event of its own: only its place in the chain gives it away
+    # A well-formed event of its own: only its place in the chain gives it away.
+    forge(4, follows=3)
 
     count, broken = verify_chain()
 
@@ -205,19 +226,7 @@ def test_an_inserted_event_is_reported_as_inserted():
 
 def test_an_inserted_event_with_the_rest_rehashed_is_reported_as_inserted():
     build_chain(3)
-    last = AuditEvent.objects.get(sequence=3)
-    forged = AuditEvent(
-        sequence=4,
-        created_at=last.created_at,
-        actor_type="system",
-        actor_label="system",
-        action="skill.created",
-        object_type="skill",
-        object_id="forged",
-        previous_hash=AuditEvent.objects.get(sequence=2).hash,  # claims to follow event 2
-    )
-    forged.hash = event_hash(forged)
-    forged.save()
+    forge(4, follows=2, actor_type="system", actor_label="system", after=None)
 
     # Event 4 holds on its own, yet names event 2 as its predecessor: event 3 is in between.
     _, broken = verify_chain()
@@ -228,10 +237,7 @@ def test_an_inserted_event_with_the_rest_rehashed_is_reported_as_inserted():
 
 def test_two_swapped_events_are_reported_as_reordered():
     build_chain()
-    with append_only_guard_lifted():
-        AuditEvent.objects.filter(sequence=5).update(sequence=10_000)
-        AuditEvent.objects.filter(sequence=6).update(sequence=5)
-        AuditEvent.objects.filter(sequence=10_000).update(sequence=6)
+    swap(5, 6)
 
     count, broken = verify_chain()
 
@@ -282,13 +288,8 @@ def test_hashes_cover_what_is_stored_even_for_awkward_values():
 
     assert event.hash == event_hash(event)
     [row] = event_rows(AuditEvent.objects.all())
-    fast = canonical_row(
-        row,
-        json.dumps(event.before, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
-        json.dumps(event.after, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
-    )
-    assert fast == canonical_event(event_fields(event))
-    assert row[1] == event.created_at.isoformat()
+    assert iso_8601(row[1]) == event.created_at.isoformat()
+    assert row_hash(row) == exact_row_hash(row) == event.hash
     assert verify_chain() == (1, None)
 
 
@@ -309,7 +310,8 @@ def test_timestamps_without_microseconds_keep_their_iso_form():
     forged.hash = event_hash(forged)
     forged.save()
 
-    assert [row[1] for row in event_rows(AuditEvent.objects.all())][1] == whole_second.isoformat()
+    rows = list(event_rows(AuditEvent.objects.all()))
+    assert iso_8601(rows[1][1]) == whole_second.isoformat()
     assert verify_chain() == (2, None)
 
 
@@ -360,7 +362,7 @@ def test_concurrent_writers_leave_one_unbroken_chain():
 
 
 def export_to(path, chunks):
-    path.write_text("".join(chunks), encoding="utf-8")
+    path.write_bytes(b"".join(chunks))
     return path
 
 

@@ -275,7 +275,7 @@ def test_keys_never_reach_logs_audit_events_or_exports(client, caplog):
     assert events.exists()
     audit_text = "".join(str(event.__dict__) for event in events)
     assert secret_part not in audit_text
-    exported = "".join(map(str, jsonl_chunks(events))) + "".join(map(str, csv_chunks(events)))
+    exported = b"".join([*jsonl_chunks(events), *csv_chunks(events)]).decode()
     assert exported
     assert secret_part not in exported
 

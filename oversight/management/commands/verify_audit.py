@@ -5,8 +5,9 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from oversight.models import AuditEvent
-from oversight.services.audit import chain_head, verify_chain, verify_events
+from oversight.services.audit import chain_head
 from oversight.services.audit_export import ExportFormatError, find_in_file, read_events
+from oversight.services.audit_verify import verify_chain, verify_events
 
 TAMPERED = 1
 UNREADABLE = 2
