@@ -33,10 +33,15 @@ class AgentPrincipal:
 
 class AgentKeyAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
-        try:
-            header = authentication.get_authorization_header(request).decode("latin-1").strip()
-        except UnicodeError:
-            raise exceptions.AuthenticationFailed(MALFORMED_HEADER) from None
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if isinstance(header, bytes):
+            header = header.decode("latin-1")
+        if not header.isascii():
+            try:
+                header.encode("latin-1")  # what a WSGI server can have decoded, nothing wider
+            except UnicodeError:
+                raise exceptions.AuthenticationFailed(MALFORMED_HEADER) from None
+        header = header.strip()
         if not header:
             return None
         scheme, _, secret = header.partition(" ")

@@ -2,15 +2,22 @@
 
 Every request made with an agent's keys counts against one budget per agent (all its keys
 together), ETUDE_AGENT_RATE_LIMIT ("6000/minute" by default; "N/second|minute|hour|day").
-Past it the API answers 429 with Retry-After. The counts live in Django's default cache: with
-the local-memory cache each web process counts on its own, so N processes allow N times the
-rate; set ETUDE_CACHE_URL to a Redis URL to share one count between processes and hosts.
+Past it the API answers 429 with Retry-After. With a shared cache (ETUDE_CACHE_URL, Redis) the
+counts live there, one count between processes and hosts; without one (Django's local-memory
+cache) each web process counts on its own, so N processes allow N times the rate, and the
+counts are then kept in a plain dict of the process (LOCAL_WINDOWS), which is what the
+local-memory cache would be, without its per-request pickling.
 """
 
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from practice.authentication import AgentPrincipal
+
+# cache key -> (window opened at, requests in it), when the default cache is per process.
+LOCAL_WINDOWS = {}
 
 
 class AgentRateThrottle(SimpleRateThrottle):
@@ -37,13 +44,17 @@ class AgentRateThrottle(SimpleRateThrottle):
         if self.rate is None or key is None:
             return True
         now = self.timer()
-        opened, used = self.cache.get(key) or (now, 0)
+        shared = None if isinstance(caches["default"], LocMemCache) else caches["default"]
+        opened, used = (shared.get(key) if shared else LOCAL_WINDOWS.get(key)) or (now, 0)
         if now - opened >= self.duration:
             opened, used = now, 0
         if used >= self.num_requests:
             self.wait_seconds = self.duration - (now - opened)
             return False
-        self.cache.set(key, (opened, used + 1), self.duration)
+        if shared:
+            shared.set(key, (opened, used + 1), self.duration)
+        else:
+            LOCAL_WINDOWS[key] = (opened, used + 1)
         return True
 
     def wait(self):

@@ -1,7 +1,7 @@
 import pytest
 
 from etude_site.celery import app as celery_app
-from practice import caches
+from practice import caches, throttling
 from tests.openai_server import openai_server  # noqa: F401  (the scripted coach endpoint)
 
 
@@ -13,8 +13,10 @@ def _media_and_var(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _fresh_api_caches():
-    """Each test starts without the web process's copies of keys, boundaries and releases."""
+    """Each test starts without the web process's copies of keys, boundaries and releases,
+    and with no request counted against any agent's rate limit."""
     caches.clear_all()
+    throttling.LOCAL_WINDOWS.clear()
 
 
 @pytest.fixture(autouse=True, scope="session")

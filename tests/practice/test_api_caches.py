@@ -3,7 +3,6 @@
 process is seen by the very next request, and the fast 304 answer keeps every check."""
 
 import pytest
-from django.core.cache import cache
 
 from practice import caches, memory
 from practice.serializers import MemoryStrategySerializer
@@ -89,14 +88,12 @@ def test_304_answers_count_against_the_rate_limit(api, strategies, settings):
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"agent": "3/minute"},
     }
-    cache.clear()
     etag = pull(api, skill=SKILL)["ETag"]
     answers = [
         api.get(f"{API}/memory/", {"skill": SKILL}, HTTP_IF_NONE_MATCH=etag).status_code
         for _ in range(3)
     ]
     assert answers == [304, 304, 429]
-    cache.clear()
 
 
 def test_without_copies_every_request_reads_the_database(agent, settings):

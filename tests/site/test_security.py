@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, include, path
 
@@ -19,6 +19,7 @@ from etude_site.urls import urlpatterns as site_urlpatterns
 from oversight import status_views
 from oversight.models import AuditEvent
 from oversight.services.audit_export import csv_chunks, jsonl_chunks
+from practice import throttling
 from practice.models import CompetencyEstimate, Strategy, StrategyFeedback
 from practice.services.agents import authenticate_key, create_agent, issue_key
 from practice.services.strategies import propose_strategy
@@ -289,9 +290,7 @@ def three_a_minute(settings):
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"agent": "3/minute"},
     }
-    cache.clear()
-    yield
-    cache.clear()
+    # Each test starts with no request counted (tests/conftest.py).
 
 
 def test_a_flood_from_one_agent_is_answered_429_with_retry_after(client, agents, three_a_minute):
@@ -317,8 +316,24 @@ def test_all_keys_of_an_agent_share_one_budget(client, agents, three_a_minute):
     assert client.get("/api/v1/competency/", **bearer(second_key)).status_code == 429
 
 
+def test_with_a_shared_cache_the_counts_live_there(client, agents, three_a_minute, settings):
+    # Any cache that is not per process is shared (production: Redis); a file cache stands in.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(settings.VAR_DIR / "cache"),
+        }
+    }
+    refunds, refunds_key = agents["refunds"]
+    answers = [
+        client.get("/api/v1/competency/", **bearer(refunds_key)).status_code for _ in range(4)
+    ]
+    assert answers == [200, 200, 200, 429]
+    assert caches["default"].get(f"throttle_agent_{refunds.pk}")[1] == 3
+    assert not throttling.LOCAL_WINDOWS
+
+
 def test_the_default_rate_lets_a_busy_agent_through(client, agents):
-    cache.clear()
     _, refunds_key = agents["refunds"]
     statuses = {
         client.get("/api/v1/competency/", **bearer(refunds_key)).status_code for _ in range(50)
