@@ -136,9 +136,7 @@ def _apply_definition(definition, existing, report, actor):
     if parent_key and parent is None:
         raise TaxonomyError(f"{key}: its parent {parent_key} does not exist.")
     fields = {
-        name: value
-        for name, value in definition.items()
-        if name not in {"key", "line", "stated"}
+        name: value for name, value in definition.items() if name not in {"key", "line", "stated"}
     }
     skill = existing.get(key)
     if skill is None:

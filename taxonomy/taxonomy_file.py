@@ -199,8 +199,7 @@ def _check_fields(entry, key, lines, line, problems):
         # Fields the file states; an existing skill is only updated in these, so reloading a
         # file never undoes, say, an operator's deactivation the file does not mention.
         "stated": frozenset(
-            {"name", "description", "kind", "sensitive", "mastery_threshold", "active"}
-            & set(entry)
+            {"name", "description", "kind", "sensitive", "mastery_threshold", "active"} & set(entry)
         )
         | {"name", "description", "kind"},
     }

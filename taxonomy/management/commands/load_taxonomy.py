@@ -23,7 +23,9 @@ class Command(BaseCommand):
         except TaxonomyFileError as error:
             raise CommandError(
                 f"{path} refused, nothing was written:\n"
-                + "\n".join(f"  {path}, line {line or '?'}: {reason}" for line, reason in error.problems)
+                + "\n".join(
+                    f"  {path}, line {line or '?'}: {reason}" for line, reason in error.problems
+                )
             ) from None
         verbosity = options["verbosity"]
 
