@@ -92,22 +92,8 @@ def reject(strategy, *, actor, revision, reason_code, comment=""):
     _check_reason(reason_code, comment, required=True)
     with transaction.atomic():
         strategy = _open_strategy(strategy, actor, revision, {Strategy.Status.PROPOSED})
-        before = strategy_snapshot(strategy)
-        strategy = change_status(
-            strategy,
-            Strategy.Status.REJECTED,
-            actor=actor,
-            reason=_reason_text(reason_code, comment),
-        )
-        decision = _record(
-            strategy,
-            actor=actor,
-            action=Action.REJECT,
-            revision=revision,
-            before=before,
-            after=strategy_snapshot(strategy),
-            reason_code=reason_code,
-            comment=comment,
+        strategy, decision = _move_and_record(
+            strategy, Strategy.Status.REJECTED, Action.REJECT, actor, revision, reason_code, comment
         )
         _drop_claim(strategy)
     return Outcome(
@@ -156,22 +142,8 @@ def retire(strategy, *, actor, revision, comment, reason_code=""):
         raise InvalidDecision("Say why the strategy is retired.")
     with transaction.atomic():
         strategy = _open_strategy(strategy, actor, revision, {Strategy.Status.LIVE})
-        before = strategy_snapshot(strategy)
-        strategy = change_status(
-            strategy,
-            Strategy.Status.RETIRED,
-            actor=actor,
-            reason=_reason_text(reason_code, comment),
-        )
-        decision = _record(
-            strategy,
-            actor=actor,
-            action=Action.RETIRE,
-            revision=revision,
-            before=before,
-            after=strategy_snapshot(strategy),
-            reason_code=reason_code,
-            comment=comment,
+        strategy, decision = _move_and_record(
+            strategy, Strategy.Status.RETIRED, Action.RETIRE, actor, revision, reason_code, comment
         )
         release = publish_release(actor=actor, note=f"Retired strategy #{strategy.pk}")
         _drop_claim(strategy)
@@ -380,3 +352,23 @@ def _approval_snapshot(strategy, extra=None):
         **strategy_snapshot(strategy),
         "approved_by": [user.get_username() for user in names],
     }
+
+
+def _move_and_record(strategy, status, action, actor, revision, reason_code, comment):
+    """Change the strategy's status with the reason as its audit reason, and record the
+    decision: (the strategy, the decision)."""
+    before = strategy_snapshot(strategy)
+    strategy = change_status(
+        strategy, status, actor=actor, reason=_reason_text(reason_code, comment)
+    )
+    decision = _record(
+        strategy,
+        actor=actor,
+        action=action,
+        revision=revision,
+        before=before,
+        after=strategy_snapshot(strategy),
+        reason_code=reason_code,
+        comment=comment,
+    )
+    return strategy, decision
