@@ -25,8 +25,7 @@ class TimedCache:
     """A dict whose entries expire after the configured seconds; safe across threads (a race
     costs at most one extra read of the database)."""
 
-    def __init__(self, name, lifetime_setting="ETUDE_API_CACHE_SECONDS"):
-        self.name = name
+    def __init__(self, lifetime_setting="ETUDE_API_CACHE_SECONDS"):
         self.lifetime_setting = lifetime_setting
         self._entries = {}
         self._lock = threading.Lock()
@@ -52,13 +51,13 @@ class TimedCache:
             self._entries.clear()
 
 
-keys = TimedCache("keys")  # key prefix -> AgentKey with its agent (or None)
-boundaries = TimedCache("boundaries")  # agent id -> tuple of boundary skill keys
-releases = TimedCache("releases")  # "current" -> MemoryRelease or None
-skills = TimedCache("skills")  # "all" -> frozenset of skill keys
+keys = TimedCache()  # key prefix -> AgentKey with its agent (or None)
+boundaries = TimedCache()  # agent id -> tuple of boundary skill keys
+releases = TimedCache()  # "current" -> MemoryRelease or None
+skills = TimedCache()  # "all" -> frozenset of skill keys
 # release id -> (helpful, harmful, uses) by strategy id; reading a large release's counters
 # takes tens of milliseconds, so they are kept longer (ETUDE_MEMORY_COUNTERS_SECONDS).
-counters = TimedCache("counters", "ETUDE_MEMORY_COUNTERS_SECONDS")
+counters = TimedCache("ETUDE_MEMORY_COUNTERS_SECONDS")
 
 ALL = (keys, boundaries, releases, skills, counters)
 
