@@ -18,7 +18,6 @@ from django.db import connection
 
 from practice import caches
 from practice.models import (
-    CurrentRelease,
     MemoryRelease,
     MemoryReleaseEntry,
     Strategy,
@@ -26,6 +25,7 @@ from practice.models import (
 )
 from practice.services.agents import boundary_keys
 from practice.services.errors import PracticeError
+from practice.services.strategies import current_release
 from taxonomy.models import Skill
 
 WORD = re.compile(r"[a-z0-9#]+")
@@ -115,7 +115,7 @@ def select(agent, skill_key, *, context="", limit=10, release_number=None):
         if release is None:
             raise UnknownRelease(f"There is no release {release_number}.")
     else:
-        release = current_release()
+        release = pulled_release()
     if release is None:
         return Selection(skill_key, None, [])
     indexed = candidates(release, skill_key, allowed)
@@ -130,20 +130,16 @@ def pull_etag(agent, *, pinned_release, query):
     if pinned_release:
         release_tag = f"pinned:{pinned_release}"
     else:
-        release = current_release()
+        release = pulled_release()
         release_tag = f"{release.number}:{release.content_hash}" if release else "none"
     boundaries = ",".join(sorted(boundary_keys(agent)))
     return hashlib.sha256(f"{release_tag}|{boundaries}|{query}".encode()).hexdigest()[:32]
 
 
-def current_release():
-    """The release agents pull now, or None before the first (a per-process copy)."""
-
-    def load():
-        pointer = CurrentRelease.objects.select_related("release").first()
-        return pointer.release if pointer else None
-
-    return caches.releases.get("current", load)
+def pulled_release():
+    """The release agents pull now, or None before the first: a per-process copy of
+    strategies.current_release (practice.caches)."""
+    return caches.releases.get("current", current_release)
 
 
 def _skill_keys():
