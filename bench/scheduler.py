@@ -12,7 +12,9 @@ seeds under four practice policies, each in its own throwaway SQLite database:
   the difficulty that teaches most). It shows how far any scheduler could go in this simulation.
   ``--oracle-errors 0.3 0.5`` adds oracles that read each level with a fixed error of that sd
   (logits), drawn once per agent and skill: what an estimate right on average but wrong for a
-  given skill would cost.
+  given skill would cost. ``SD:MARGIN`` (e.g. ``0.3:0.6``) has such an oracle practice each
+  skill to MARGIN logits above its mastery level instead of the scheduler's 0.3: how far a
+  policy that knew the size of its error could make up for it.
 
 Every policy draws from the same kind of bank: the operators' scenarios and the replays of
 failed live tasks (see oversight.simulation.policies).
@@ -41,6 +43,10 @@ Definitions (pairs are an agent and a skill with a scenario bank in its boundari
   share whose hidden level is still at or above the threshold after the idle and review phases;
   kept: the same pairs still above the threshold, as a share of all initially weak pairs (a
   policy that masters fewer skills, more deeply, retains a larger share of fewer).
+- estimate error: how far the competency estimates the scheduler reads (on the agent's own
+  prior, as practice.scheduler.planning.read_skills gives them) lie from the hidden levels, in
+  logits: the root mean square over the initially weak pairs with at least three attempts,
+  sampled every ten learning days. The scheduler can only be as good as these.
 - spent on mastered: the share of the learning phase's practice attempts made on a skill the
   agent had truly mastered already (hidden level at or above the threshold).
   (Skills mastered from the start are left out: in the model an agent never forgets below where
@@ -54,6 +60,7 @@ test.
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -94,13 +101,15 @@ def _parse_arguments():
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runs at once")
     parser.add_argument(
         "--oracle-errors",
-        type=float,
         nargs="*",
         default=[],
-        metavar="SD",
-        help="also run the oracle reading each hidden level with a fixed error of this sd (logits)",
+        type=_error_and_margin,
+        metavar="SD[:MARGIN]",
+        help="also run the oracle reading each hidden level with a fixed error of this sd "
+        "(logits), practicing to MARGIN logits above mastery (default: the scheduler's)",
     )
     parser.add_argument("--oracle-error", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument("--oracle-margin", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=2, metavar=("POLICY", "SEED"), help=argparse.SUPPRESS)
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
@@ -117,8 +126,8 @@ def _parent(options):
         template = workdir / "template.sqlite3"
         print("Preparing a database with the demo taxonomy and scenario bank ...", flush=True)
         _run_child(["--prepare"], template, workdir)
-        variants = [(policy, 0.0) for policy in POLICIES]
-        variants += [("oracle", error) for error in options.oracle_errors]
+        variants = [(policy, 0.0, None) for policy in POLICIES]
+        variants += [("oracle", error, margin) for error, margin in options.oracle_errors]
         runs = [(variant, seed) for seed in options.seeds for variant in variants]
         print(
             f"Running {len(runs)} simulations ({options.agents} agents, "
@@ -128,14 +137,14 @@ def _parent(options):
         )
 
         def run(variant_and_seed):
-            (policy, error), seed = variant_and_seed
-            database = workdir / f"{policy}-{error}-{seed}.sqlite3"
+            (policy, error, margin), seed = variant_and_seed
+            database = workdir / f"{policy}-{error}-{margin}-{seed}.sqlite3"
             shutil.copyfile(template, database)
             begun = time.monotonic()
-            arguments = _child_arguments(options, policy, seed, error)
+            arguments = _child_arguments(options, policy, seed, error, margin)
             result = _run_child(arguments, database, workdir)
             print(
-                f"  {_label(policy, error):<18} seed {seed}: done in "
+                f"  {_label(policy, error, margin):<29} seed {seed}: done in "
                 f"{time.monotonic() - begun:.0f} s",
                 flush=True,
             )
@@ -149,19 +158,39 @@ def _parent(options):
     return 0
 
 
-def _label(policy, error):
+def _error_and_margin(text):
+    error, _, margin = text.partition(":")
+    try:
+        return float(error), (float(margin) if margin else None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected SD or SD:MARGIN in logits, like 0.3 or 0.3:0.6, not {text!r}"
+        ) from None
+
+
+def _label(policy, error, margin=None):
     if policy != "oracle":
         return policy
-    return "oracle (ceiling)" if not error else f"oracle, error {error:g}"
+    if not error and margin is None:
+        return "oracle (ceiling)"
+    label = f"oracle, error {error:g}"
+    return label if margin is None else f"{label}, margin {margin:g}"
 
 
-def _child_arguments(options, policy, seed, error):
+def _estimate_error(runs):
+    rmse = [run["estimate_rmse"] for run in runs if run["estimate_rmse"] is not None]
+    bias = [run["estimate_bias"] for run in runs if run["estimate_bias"] is not None]
+    return f"{mean(rmse):.2f} ({mean(bias):+.2f})" if rmse else "-"
+
+
+def _child_arguments(options, policy, seed, error, margin):
     return [
         "--child",
         policy,
         str(seed),
         "--oracle-error",
         str(error),
+        *(["--oracle-margin", str(margin)] if margin is not None else []),
         "--agents",
         str(options.agents),
         "--learning-days",
@@ -216,7 +245,7 @@ def _report(options, results, elapsed):
     )
     print()
     columns = (
-        ("policy", 18),
+        ("policy", max(len(label) for label in labels)),
         ("weak pairs", 10),
         ("truly", 7),
         ("recognized", 10),
@@ -225,6 +254,7 @@ def _report(options, results, elapsed):
         (f"mastered day {options.learning_days}", 15),
         ("retention", 9),
         ("kept", 5),
+        ("estimate error", 14),
         ("spent on mastered", 17),
     )
     print("| " + " | ".join(f"{name:>{width}}" for name, width in columns) + " |")
@@ -247,6 +277,7 @@ def _report(options, results, elapsed):
             f"{mean(run['share_true'] for run in runs):.0%}",
             f"{retention:.1%}",
             f"{mean(run['kept'] for run in runs):.0%}",
+            _estimate_error(runs),
             f"{mean(run['practice_on_mastered'] for run in runs):.0%}",
         )
         print(
@@ -260,7 +291,7 @@ def _report(options, results, elapsed):
     print()
     for run in results:
         print(
-            f"  {run['label']:<18} seed {run['seed']}: practice attempts to master "
+            f"  {run['label']:<29} seed {run['seed']}: practice attempts to master "
             + ", ".join(
                 f"{level} {run[f'attempts_{level}']}{'' if run[f'reached_{level}'] else '+'}"
                 for level in LEVELS
@@ -348,6 +379,7 @@ def _child(options):
         live_tasks_per_day=LIVE_TASKS_PER_DAY,
         start=today - timedelta(days=total),
         oracle_error=options.oracle_error,
+        oracle_margin=options.oracle_margin,
     )
     simulation = Simulation(config)
     with background_hooks_detached():
@@ -361,11 +393,15 @@ def _child(options):
             simulation.run_day(number, live_tasks=0)
     result = measure.result(policy, seed)
     result["budget"] = daily_budget()
-    result["label"] = _label(policy, options.oracle_error)
+    result["label"] = _label(policy, options.oracle_error, options.oracle_margin)
     print(json.dumps(result))
     return 0
 
 
+# The estimate error is sampled every ERROR_SAMPLE_DAYS learning days, on pairs with at least
+# ERROR_MIN_ATTEMPTS attempts.
+ERROR_SAMPLE_DAYS = 10
+ERROR_MIN_ATTEMPTS = 3
 # How far the product must have caught up with a hidden mastery for it to count (see above).
 LEVELS = ("true", "recognized", "confident")
 
@@ -400,6 +436,27 @@ class _Measure:
         }
         self.final_practice = dict.fromkeys(self.final_levels, 0)
         self.learning_outcomes = 0
+        self.errors = []  # estimate - hidden level (logits), see estimate_errors
+
+    def estimate_errors(self, state, now):
+        """How far the scheduler's readings of the agent's initially weak skills (with at least
+        ERROR_MIN_ATTEMPTS attempts) lie from their hidden levels, in logits."""
+        from practice.models import CompetencyEstimate
+        from practice.scheduler.planning import read_skills
+        from taxonomy.models import Skill
+
+        weak = self.weak[state.agent.name]
+        tried = set(
+            CompetencyEstimate.objects.filter(
+                agent=state.agent, skill__key__in=weak, attempts__gte=ERROR_MIN_ATTEMPTS
+            ).values_list("skill__key", flat=True)
+        )
+        skills = list(Skill.objects.filter(key__in=weak).order_by("key"))
+        return [
+            reading.state["mu"] - state.hidden[reading.skill.key].level
+            for reading in read_skills(state.agent, skills, now)
+            if reading.skill.key in tried
+        ]
 
     def readings(self, state, now):
         """The agent's initially weak skills mastered at each level, as of ``now``."""
@@ -436,6 +493,8 @@ class _Measure:
             self.practice_attempts[name] = state.practice_attempts
             found = self.readings(state, now)
             self.learned += [(name, key) for key in sorted(found["true"])]
+            if (number + 1) % ERROR_SAMPLE_DAYS == 0:
+                self.errors += self.estimate_errors(state, now)
             for level in LEVELS:
                 self.mastered_now[level] += len(found[level])
                 if name not in self.done[level] and found[level] >= weak:
@@ -509,6 +568,10 @@ class _Measure:
             if practice
             else 0.0
         )
+        result["estimate_rmse"] = (
+            math.sqrt(mean(error * error for error in self.errors)) if self.errors else None
+        )
+        result["estimate_bias"] = mean(self.errors) if self.errors else None
         result["learned"] = len(self.learned)
         result["retained"] = retained
         result["kept"] = retained / weak_pairs if weak_pairs else 1.0

@@ -4,6 +4,7 @@ layer, so that competency, reflection, the review queue and the scheduler can be
 
 - model: the hidden skill levels, how they rise with practice and strategies and fade
 - traces: the tasks and the attempt payloads, with traces the offline coach can read
+- catalog: the tables the traces are made of (tools, order numbers, faults per skill, replies)
 - policies: how the day's practice is chosen (Etude's scheduler, or a baseline)
 - runner: the day-by-day run and the auto-approval
 """

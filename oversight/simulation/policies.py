@@ -12,7 +12,9 @@
   (practice.scheduler.planning.MASTERY_MARGIN), the farthest below first, each on the scenario
   that teaches the agent most (oversight.simulation.model.fit). With ``oracle_error`` it reads
   each level with a fixed error of that standard deviation (drawn once per agent and skill),
-  like an estimate that is right on average but wrong for a given skill.
+  like an estimate that is right on average but wrong for a given skill; with ``oracle_margin``
+  it practices each skill to that many logits above its mastery level instead of the
+  scheduler's margin (a wider margin is how a policy that knows its error could allow for it).
 
 The baselines read the same scenario bank but queue nothing: their practice is reported as
 practice attempts without a scenario id (there is no assignment to complete). Such an attempt,
@@ -36,7 +38,7 @@ from practice.services.assignments import claim_next_assignment
 POLICIES = ("etude", "random", "round-robin", "oracle")
 
 
-def practice_tasks(policy, state, *, now, rng, oracle_error=0.0):
+def practice_tasks(policy, state, *, now, rng, oracle_error=0.0, oracle_margin=None):
     """The practice tasks the agent works on today under ``policy``, in order."""
     if policy == "etude":
         return _scheduled(state.agent, now)
@@ -46,7 +48,7 @@ def practice_tasks(policy, state, *, now, rng, oracle_error=0.0):
         return []
     budget = daily_budget()
     if policy == "oracle":
-        return _oracle(state, bank, budget, oracle_error)
+        return _oracle(state, bank, budget, oracle_error, oracle_margin)
     tasks = []
     for _ in range(budget):
         if policy == "random":
@@ -64,7 +66,8 @@ def practice_tasks(policy, state, *, now, rng, oracle_error=0.0):
     return tasks
 
 
-def _oracle(state, bank, budget, error):
+def _oracle(state, bank, budget, error, margin=None):
+    margin = MASTERY_MARGIN if margin is None else margin
     needs = []  # (-gap, skill key, level as read)
     for skill_key, scenarios in sorted(bank.items()):
         hidden = state.hidden.get(skill_key)
@@ -72,7 +75,7 @@ def _oracle(state, bank, budget, error):
             continue
         misread = random.Random(f"{state.agent.name}:{skill_key}:oracle").gauss(0.0, error)
         level = hidden.level + misread
-        gap = model.mastery_level(scenarios[0].skill.mastery_threshold) + MASTERY_MARGIN - level
+        gap = model.mastery_level(scenarios[0].skill.mastery_threshold) + margin - level
         if gap > 0:
             needs.append((-gap, skill_key, level))
     needs.sort()

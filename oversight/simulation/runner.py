@@ -102,6 +102,9 @@ class SimulationConfig:
     # The oracle policy only: the standard deviation (logits) of a fixed error in its reading of
     # each hidden level, to see what an imperfect but unbiased-on-average estimate would cost.
     oracle_error: float = 0.0
+    # The oracle policy only: how far above a skill's mastery level (logits) it practices to;
+    # None for the scheduler's own margin (practice.scheduler.planning.MASTERY_MARGIN).
+    oracle_margin: float | None = None
 
 
 @dataclass
@@ -332,6 +335,7 @@ class Simulation:
             now=morning,
             rng=state.rng,
             oracle_error=self.config.oracle_error,
+            oracle_margin=self.config.oracle_margin,
         )
         tasks += [self._live_task(state) for _ in range(live_tasks)]
         attempted = set()

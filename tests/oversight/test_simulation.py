@@ -340,3 +340,12 @@ def test_the_oracle_practices_only_skills_truly_below_mastery(workspace):
     first_day = [outcome for outcome in practice if outcome.day == 1]
     gaps = [model.mastery_level(thresholds[o.skill]) - o.level for o in first_day]
     assert gaps[0] == max(gaps)
+
+
+def test_the_oracle_practices_up_to_its_own_margin_when_given_one(workspace):
+    # A margin far below every level: no skill needs practice, where the default margin has some.
+    config = {"days": 2, "agents": 1, "seed": 5, "policy": "oracle", "start": START}
+    report = run_simulation(SimulationConfig(**config, live_tasks_per_day=1, oracle_margin=-10.0))
+
+    assert [outcome for outcome in report.outcomes if outcome.source == "practice"] == []
+    assert [outcome for outcome in report.outcomes if outcome.source == "live"]
