@@ -45,6 +45,14 @@ class PracticeScenario(models.Model):
     variant_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="variants"
     )
+    note = models.TextField(
+        blank=True,
+        help_text="For an LLM-written variant: how the coach says it differs from the original "
+        "and why it has the requested difficulty.",
+    )
+    revision = models.PositiveIntegerField(
+        default=1, help_text="Raised by every review decision; a decision names the one it saw."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
