@@ -4,7 +4,8 @@ run twice (the services are idempotent), so tasks are acknowledged late.
 A reflection that failed for a passing reason (the coach endpoint timed out, could not be
 reached, or answered 408/409/429/5xx after its own client retries; the database was busy) is
 tried again with growing delays; one that failed for good (a garbage answer) stays failed,
-visible on the operators' status page, which retries it through `retry_reflection`."""
+visible on the operators' status page, which retries it through `retry_reflection`. A variant
+the LLM coach is asked to write is retried the same way; a lasting failure stores nothing."""
 
 import logging
 import re
@@ -20,6 +21,7 @@ from practice.coach.select import get_coach
 from practice.models import Attempt, Reflection
 from practice.scheduler import schedule_practice
 from practice.services import competency, reflection, scenarios
+from practice.services.errors import PracticeError
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +133,42 @@ def sweep_unreflected_attempts(older_than_minutes=10):
         process_new_attempts.delay(attempt_ids)
         logger.info("Re-queued %d attempts without reflection", len(attempt_ids))
     return len(attempt_ids)
+
+
+@shared_task(bind=True, max_retries=None, **RELIABLE)
+def write_scenario_variant(
+    self, scenario_id, difficulty, request_key, requested_by="", unless_waiting=False
+):
+    """Write a requested variant (practice.services.scenarios.write_variant). A coach failure
+    that may pass is tried again as a reflection's is; a lasting one is logged by the service
+    and the task returns "failed". Returns "proposed", "exists" (an earlier run stored it),
+    "skipped" (a proposed variant of the skill already waits) or "refused"."""
+    retries = self.request.retries
+    while True:
+        try:
+            variant, created = scenarios.write_variant(
+                scenario_id,
+                difficulty,
+                request_key,
+                requested_by=requested_by,
+                unless_waiting=unless_waiting,
+            )
+        except scenarios.VariantError as error:
+            if not is_transient(str(error)) or retries >= settings.ETUDE_REFLECTION_RETRIES:
+                return "failed"
+            if not self.request.is_eager:
+                raise self.retry(countdown=retry_delay(retries), exc=error) from None
+            retries += 1  # inline: there is no queue to wait in
+            continue
+        except PracticeError as refusal:
+            logger.warning("Variant request %s refused: %s", request_key, refusal)
+            return "refused"
+        except DATABASE_ERRORS as error:
+            _retry_after_database_error(self, error)
+            raise
+        if variant is None:
+            return "skipped"
+        return "proposed" if created else "exists"
 
 
 @shared_task(**RELIABLE)

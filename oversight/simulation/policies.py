@@ -100,7 +100,8 @@ def _oracle(state, bank, budget, error, margin=None):
 
 
 def _scheduled(agent, now):
-    schedule_practice(agent, now=now)
+    # Simulated agents never ask the LLM coach for variants, whatever the settings say.
+    schedule_practice(agent, now=now, request_variants=False)
     tasks = []
     while (assignment := claim_next_assignment(agent)) is not None:
         tasks.append(

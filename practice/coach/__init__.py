@@ -6,4 +6,6 @@ database: the reflection pipeline builds an AttemptView and stores what comes ba
   findings into words; alignment.py is the sequence alignment it reads the trace with.
 - quality.py: the gate a candidate strategy passes before it reaches a reviewer.
 - similarity.py: how close two strategies are (near-duplicates, same trigger, conflicts).
+- llm.py: the LLM coach behind any OpenAI-compatible endpoint; variants.py: the same endpoint
+  writing variants of practice scenarios at a requested difficulty; select.py picks the coach.
 """

@@ -14,6 +14,9 @@ llama.cpp server) for a structured reflection, and checks the answer before trus
 - A process keeps one openai client per endpoint (`shared_client`), however many coaches it
   builds: a client costs tens of milliseconds to set up (its TLS context), and a kept one
   reuses its open connections instead of connecting for every reflection.
+
+The endpoint side (`JSONChat`: the call, the fallback, the error mapping; `load_json`,
+`schema_problems`, `clip`, `excerpt`) is shared with the variant writer (practice.coach.variants).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 import os
 import re
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 
 import jsonschema
@@ -60,7 +64,8 @@ _STRING = {"type": "string"}
 _POSITION = {"type": ["integer", "null"]}
 
 
-def _object(**properties):
+def object_schema(**properties):
+    """A strict JSON schema object: every property required, no others."""
     return {
         "type": "object",
         "properties": properties,
@@ -71,10 +76,10 @@ def _object(**properties):
 
 # Strict structured outputs want every property required and no extra ones; "may be absent" is
 # spelled as a null type.
-SCHEMA = _object(
+SCHEMA = object_schema(
     performance_trace={
         "type": "array",
-        "items": _object(
+        "items": object_schema(
             position=_POSITION,
             action=_STRING,
             status={"type": "string", "enum": list(TRACE_STATUSES)},
@@ -83,7 +88,7 @@ SCHEMA = _object(
     },
     decision_points={
         "type": "array",
-        "items": _object(
+        "items": object_schema(
             position=_POSITION,
             chosen=_STRING,
             should_have_chosen=_STRING,
@@ -96,7 +101,7 @@ SCHEMA = _object(
     strategies={
         "type": "array",
         "maxItems": MAX_STRATEGIES,
-        "items": _object(skill_key=_STRING, when=_STRING, do=_STRING, because=_STRING),
+        "items": object_schema(skill_key=_STRING, when=_STRING, do=_STRING, because=_STRING),
     },
     failure_mode={"type": ["string", "null"]},
 )
@@ -169,14 +174,22 @@ class CoachAnswerError(CoachError):
         self.raw_output = raw_output
 
 
-class LLMCoach:
-    """The coach that asks a model behind an OpenAI-compatible endpoint."""
+@dataclass(frozen=True)
+class Answer:
+    """The text of one completion and what the endpoint said about the run."""
 
-    version = PROMPT_VERSION
+    text: str
+    model: str
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    latency_ms: int
+
+
+class JSONChat:
+    """A model behind an OpenAI-compatible endpoint, asked for one JSON answer per call."""
 
     def __init__(self, *, base_url, api_key, model, timeout=60.0, max_retries=MAX_RETRIES):
         self.model = model
-        self.name = f"llm:{model}"[:NAME_LIMIT]
         self.timeout = float(timeout)
         self.max_retries = max_retries
         self.client = shared_client(
@@ -184,36 +197,28 @@ class LLMCoach:
         )
         self.json_schema_supported = True
 
-    def reflect(self, view: AttemptView) -> CoachResult:
-        if not isinstance(view, AttemptView):
-            raise CoachError("the LLM coach reads an AttemptView")
-        attempt_text, positions = attempt_prompt(view)
-        messages = [
-            {"role": "system", "content": INSTRUCTIONS},
-            {"role": "user", "content": attempt_text},
-        ]
+    def ask(self, messages, schema_format):
+        """The answer to `messages`, asked for with the json_schema `schema_format`; CoachError
+        when the call fails, CoachAnswerError when the answer is empty, refused or cut off."""
         started = time.monotonic()
-        completion = self._complete(messages)
+        completion = self.complete(messages, schema_format)
         latency_ms = round((time.monotonic() - started) * 1000)
-        raw_output = _answer_text(completion)
-        findings = read_answer(raw_output, view, positions)
+        text = answer_text(completion)
         usage = getattr(completion, "usage", None)
-        return CoachResult(
-            **findings,
-            raw_output=raw_output,
+        return Answer(
+            text=text,
             model=getattr(completion, "model", None) or self.model,
-            prompt_version=PROMPT_VERSION,
             prompt_tokens=getattr(usage, "prompt_tokens", None),
             completion_tokens=getattr(usage, "completion_tokens", None),
             latency_ms=latency_ms,
         )
 
-    def _complete(self, messages):
-        """One chat completion; json_schema first, json_object when the server refuses it."""
+    def complete(self, messages, schema_format):
+        """One chat completion; `schema_format` first, json_object when the server refuses it."""
         if not self.json_schema_supported:
             return self._create(messages, JSON_OBJECT_FORMAT)
         try:
-            return self._create(messages, JSON_SCHEMA_FORMAT)
+            return self._create(messages, schema_format)
         except SCHEMA_REFUSALS:
             completion = self._create(messages, JSON_OBJECT_FORMAT)
         # Only a server that then accepts json_object has shown that json_schema was the
@@ -227,9 +232,45 @@ class LLMCoach:
                 model=self.model, messages=messages, response_format=response_format
             )
         except openai.OpenAIError as error:
-            if response_format is JSON_SCHEMA_FORMAT and isinstance(error, SCHEMA_REFUSALS):
+            if response_format is not JSON_OBJECT_FORMAT and isinstance(error, SCHEMA_REFUSALS):
                 raise
             raise _coach_error(error, self) from error
+
+
+class LLMCoach(JSONChat):
+    """The coach that asks a model behind an OpenAI-compatible endpoint."""
+
+    version = PROMPT_VERSION
+
+    def __init__(self, *, base_url, api_key, model, timeout=60.0, max_retries=MAX_RETRIES):
+        super().__init__(
+            base_url=base_url,
+            api_key=api_key,
+            model=model,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        self.name = f"llm:{model}"[:NAME_LIMIT]
+
+    def reflect(self, view: AttemptView) -> CoachResult:
+        if not isinstance(view, AttemptView):
+            raise CoachError("the LLM coach reads an AttemptView")
+        attempt_text, positions = attempt_prompt(view)
+        messages = [
+            {"role": "system", "content": INSTRUCTIONS},
+            {"role": "user", "content": attempt_text},
+        ]
+        answer = self.ask(messages, JSON_SCHEMA_FORMAT)
+        findings = read_answer(answer.text, view, positions)
+        return CoachResult(
+            **findings,
+            raw_output=answer.text,
+            model=answer.model,
+            prompt_version=PROMPT_VERSION,
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens,
+            latency_ms=answer.latency_ms,
+        )
 
 
 def shared_client(*, base_url, api_key, timeout, max_retries):
@@ -275,8 +316,15 @@ def _expected_lines(expected_actions):
         return ["Expected actions: none recorded (judge the trace by its own expected outcomes)."]
     if not expected_actions:
         return ["Expected actions: none (the task needed no tool call)."]
+    heading = f"Expected actions (the ground truth, in order; {len(expected_actions)} in all):"
+    return [heading, *action_lines(expected_actions)]
+
+
+def action_lines(expected_actions):
+    """Expected actions as numbered lines ("name {arguments}"), at most MAX_EXPECTED_ACTIONS of
+    them and then a line saying how many were left out."""
     shown = expected_actions[:MAX_EXPECTED_ACTIONS]
-    lines = [f"Expected actions (the ground truth, in order; {len(expected_actions)} in all):"]
+    lines = []
     for number, action in enumerate(shown, start=1):
         if isinstance(action, dict):
             name = str(action.get("name") or "")
@@ -345,7 +393,8 @@ def _json_text(value):
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n(?P<body>.*?)\n?\s*```\s*$", re.DOTALL)
 
 
-def _answer_text(completion):
+def answer_text(completion):
+    """The text of a completion's first choice; CoachAnswerError when there is none to read."""
     choices = getattr(completion, "choices", None) or []
     if not choices:
         raise CoachAnswerError("the LLM endpoint answered without any choice")
@@ -368,15 +417,7 @@ def _answer_text(completion):
 def read_answer(text, view, positions):
     """The findings of a raw answer as CoachResult fields; CoachAnswerError when the answer is
     not JSON, does not match SCHEMA or breaks the coach's rules."""
-    fenced = _FENCE.match(text)
-    try:
-        answer = json.loads(fenced.group("body") if fenced else text)
-    except json.JSONDecodeError as error:
-        raise CoachAnswerError(
-            f"the model's answer is not JSON ({error.msg} at character {error.pos}): "
-            f"{excerpt(text)}",
-            text,
-        ) from None
+    answer = load_json(text)
     problems = schema_problems(answer) or rule_problems(answer, view, positions)
     if problems:
         raise CoachAnswerError(
@@ -399,9 +440,24 @@ def read_answer(text, view, positions):
     }
 
 
-def schema_problems(answer):
-    """What in the answer does not match SCHEMA, as "where: what" (at most five)."""
-    errors = sorted(_VALIDATOR.iter_errors(answer), key=lambda error: list(error.path))
+def load_json(text):
+    """The JSON value of an answer (a ```json fence around it is allowed); CoachAnswerError
+    when it is not JSON."""
+    fenced = _FENCE.match(text)
+    try:
+        return json.loads(fenced.group("body") if fenced else text)
+    except json.JSONDecodeError as error:
+        raise CoachAnswerError(
+            f"the model's answer is not JSON ({error.msg} at character {error.pos}): "
+            f"{excerpt(text)}",
+            text,
+        ) from None
+
+
+def schema_problems(answer, validator=_VALIDATOR):
+    """What in the answer does not match the validator's schema (SCHEMA by default), as
+    "where: what" (at most five)."""
+    errors = sorted(validator.iter_errors(answer), key=lambda error: list(error.path))
     return [f"{_where(error.path)}: {error.message}" for error in errors[:5]]
 
 
