@@ -1,11 +1,37 @@
 """Review decisions and the append-only, hash-chained audit log."""
 
+from functools import reduce
+from operator import or_
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from practice.models import Agent, ImmutableRecordError, Strategy
+from practice.models import Agent, ImmutableRecordError, PracticeScenario, Strategy
 from taxonomy.models import TaxonomyProposal
+
+# What a review decision or claim is about: exactly one of these is set.
+REVIEW_ITEM_FIELDS = ("strategy", "taxonomy_proposal", "scenario")
+
+
+def exactly_one_item():
+    """The condition that exactly one of REVIEW_ITEM_FIELDS is set."""
+    return reduce(
+        or_,
+        (
+            Q(**{f"{name}__isnull": name != chosen for name in REVIEW_ITEM_FIELDS})
+            for chosen in REVIEW_ITEM_FIELDS
+        ),
+    )
+
+
+def item_label(record):
+    """'strategy #3', 'taxonomy proposal #4' or 'scenario #5': what a decision or claim is on."""
+    for name in REVIEW_ITEM_FIELDS:
+        pk = getattr(record, f"{name}_id")
+        if pk is not None:
+            return f"{name.replace('_', ' ')} #{pk}"
+    return "no item"
 
 
 class DecisionAction(models.TextChoices):
@@ -43,6 +69,13 @@ class ReviewDecision(models.Model):
         on_delete=models.PROTECT,
         related_name="decisions",
     )
+    scenario = models.ForeignKey(
+        PracticeScenario,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decisions",
+    )
     action = models.CharField(max_length=12, choices=Action.choices)
     reason_code = models.CharField(max_length=12, choices=Reason.choices, blank=True)
     comment = models.TextField(blank=True)
@@ -56,15 +89,11 @@ class ReviewDecision(models.Model):
     class Meta:
         ordering = ["-created_at"]
         permissions = [
-            ("review_items", "Can decide strategies and taxonomy proposals"),
+            ("review_items", "Can decide strategies, taxonomy proposals and scenario variants"),
             ("operate", "Can manage the taxonomy, boundaries, keys, releases and rollbacks"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=(Q(strategy__isnull=False) & Q(taxonomy_proposal__isnull=True))
-                | (Q(strategy__isnull=True) & Q(taxonomy_proposal__isnull=False)),
-                name="decision_exactly_one_item",
-            ),
+            models.CheckConstraint(condition=exactly_one_item(), name="decision_exactly_one_item"),
             models.CheckConstraint(
                 condition=Q(action__in=[choice.value for choice in DecisionAction]),
                 name="decision_action_known",
@@ -76,12 +105,7 @@ class ReviewDecision(models.Model):
         ]
 
     def __str__(self):
-        item = (
-            f"strategy #{self.strategy_id}"
-            if self.strategy_id
-            else (f"taxonomy proposal #{self.taxonomy_proposal_id}")
-        )
-        return f"{self.actor} {self.get_action_display().lower()} {item}"
+        return f"{self.actor} {self.get_action_display().lower()} {item_label(self)}"
 
 
 class AuditEvent(models.Model):
@@ -154,6 +178,13 @@ class ReviewClaim(models.Model):
         on_delete=models.CASCADE,
         related_name="review_claim",
     )
+    scenario = models.OneToOneField(
+        PracticeScenario,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="review_claim",
+    )
     holder = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_claims"
     )
@@ -163,20 +194,11 @@ class ReviewClaim(models.Model):
     class Meta:
         ordering = ["-claimed_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=(Q(strategy__isnull=False) & Q(taxonomy_proposal__isnull=True))
-                | (Q(strategy__isnull=True) & Q(taxonomy_proposal__isnull=False)),
-                name="claim_exactly_one_item",
-            ),
+            models.CheckConstraint(condition=exactly_one_item(), name="claim_exactly_one_item"),
             models.CheckConstraint(
                 condition=Q(expires_at__gt=models.F("claimed_at")), name="claim_expires_later"
             ),
         ]
 
     def __str__(self):
-        item = (
-            f"strategy #{self.strategy_id}"
-            if self.strategy_id
-            else f"taxonomy proposal #{self.taxonomy_proposal_id}"
-        )
-        return f"{self.holder} holds {item} until {self.expires_at:%H:%M}"
+        return f"{self.holder} holds {item_label(self)} until {self.expires_at:%H:%M}"

@@ -1,10 +1,14 @@
 """Reads for the oversight pages: the home figures, the review queue, a review item's evidence
-and neighbours, a strategy's history, and the word diffs shown on those pages."""
+and neighbours, a scenario variant beside its original, a strategy's history, and the word diffs
+shown on those pages."""
 
 import difflib
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import reduce
+from operator import or_
 
 from django.conf import settings
 from django.db.models import Avg, Count, Exists, Min, OuterRef, Q
@@ -16,7 +20,9 @@ from practice.models import (
     Attempt,
     CompetencyEstimate,
     MemoryReleaseEntry,
+    PracticeScenario,
     Reflection,
+    ScenarioStatus,
     Strategy,
     StrategyEvidence,
 )
@@ -30,6 +36,15 @@ EXCERPT_CONTEXT = 2
 EVIDENCE_SHOWN = 10
 QUEUE_SHOWN = 500
 SORTS = ("oldest", "newest", "impact")
+# A proposed scenario stands for itself: it counts as one supporting item in the queue.
+SCENARIO_SUPPORT = 1
+# The page of each kind of queue item, and the field that names it on a claim or decision.
+REVIEW_PAGES = {
+    "strategy": "oversight:strategy-review",
+    "proposal": "oversight:proposal-review",
+    "scenario": "oversight:scenario-review",
+}
+ITEM_FIELDS = {"strategy": "strategy", "proposal": "taxonomy_proposal", "scenario": "scenario"}
 
 
 # --- The review queue ----------------------------------------------------------------------------
@@ -50,13 +65,19 @@ def open_proposals():
     return TaxonomyProposal.objects.filter(status=TaxonomyProposal.Status.PROPOSED)
 
 
+def proposed_scenarios():
+    return PracticeScenario.objects.filter(status=ScenarioStatus.PROPOSED)
+
+
 def queue_stats():
     """Size of the whole queue and when its oldest item arrived."""
-    strategies = queued_strategies().aggregate(size=Count("id"), oldest=Min("created_at"))
-    proposals = open_proposals().aggregate(size=Count("id"), oldest=Min("created_at"))
-    oldest = [moment for moment in (strategies["oldest"], proposals["oldest"]) if moment]
+    counts = [
+        queryset.aggregate(size=Count("id"), oldest=Min("created_at"))
+        for queryset in (queued_strategies(), open_proposals(), proposed_scenarios())
+    ]
+    oldest = [count["oldest"] for count in counts if count["oldest"]]
     return {
-        "size": strategies["size"] + proposals["size"],
+        "size": sum(count["size"] for count in counts),
         "oldest": min(oldest) if oldest else None,
     }
 
@@ -68,15 +89,16 @@ class QueueFilters:
     older_than: timedelta | None = None
     min_support: int | None = None
     conflicts_only: bool = False
-    kind: str = ""  # "", "strategy" or "proposal"
+    kind: str = ""  # "", "strategy", "proposal" or "scenario"
     sort: str = "oldest"  # one of SORTS
 
 
 @dataclass
 class QueueItem:
-    """One row of the queue: a proposed strategy or an open taxonomy proposal."""
+    """One row of the queue: a proposed strategy, an open taxonomy proposal or a proposed
+    practice scenario."""
 
-    kind: str  # "strategy" or "proposal"
+    kind: str  # "strategy", "proposal" or "scenario"
     pk: int
     revision: int
     skill_key: str
@@ -102,6 +124,11 @@ class QueueItem:
         """The bulk checkbox value: kind, id and the revision the reviewer sees."""
         return f"{self.kind}:{self.pk}:{self.revision}"
 
+    @property
+    def page(self):
+        """The URL name of the item's review page."""
+        return REVIEW_PAGES[self.kind]
+
 
 def review_queue(filters=QueueFilters(), *, now=None):
     """The queue's items matching `filters`, in the asked order (at most QUEUE_SHOWN)."""
@@ -111,6 +138,9 @@ def review_queue(filters=QueueFilters(), *, now=None):
         items += _strategy_items(filters, now)
     if filters.kind in ("", "proposal") and not filters.conflicts_only:
         items += _proposal_items(filters, now)
+    # No agent stands behind a scenario variant, and it contradicts nothing.
+    if filters.kind in ("", "scenario") and not (filters.conflicts_only or filters.agent):
+        items += _scenario_items(filters, now)
     _attach_competency(items)
     _attach_claims(items, now)
     if filters.sort == "impact":
@@ -247,6 +277,45 @@ def _proposal_items(filters, now):
     return items
 
 
+def _scenario_items(filters, now):
+    if filters.min_support and filters.min_support > SCENARIO_SUPPORT:
+        return []
+    scenarios = proposed_scenarios().select_related("skill", "variant_of")
+    if filters.skill:
+        scenarios = scenarios.filter(
+            Q(skill__key=filters.skill) | Q(skill__key__startswith=f"{filters.skill}.")
+        )
+    if filters.older_than:
+        scenarios = scenarios.filter(created_at__lte=now - filters.older_than)
+    return [
+        QueueItem(
+            kind="scenario",
+            pk=scenario.pk,
+            revision=scenario.revision,
+            skill_key=scenario.skill.key,
+            title=" ".join(scenario.prompt.split()),
+            detail=scenario_origin(scenario),
+            created_at=scenario.created_at,
+            support=SCENARIO_SUPPORT,
+            conflict=False,
+            sensitive=scenario.skill.sensitive,
+        )
+        for scenario in scenarios.order_by("created_at")[:QUEUE_SHOWN]
+    ]
+
+
+def scenario_origin(scenario):
+    """Where a scenario comes from and how hard it is: 'variant of refunds-basic at difficulty
+    0.70 (was 0.30)'."""
+    original = scenario.variant_of
+    if original is None:
+        return f"{scenario.get_origin_display()} at difficulty {scenario.difficulty:.2f}"
+    name = original.key or f"#{original.pk}"
+    return (
+        f"variant of {name} at difficulty {scenario.difficulty:.2f} (was {original.difficulty:.2f})"
+    )
+
+
 def _attach_competency(items):
     averages = skill_competency({item.skill_key for item in items})
     for item in items:
@@ -270,15 +339,18 @@ def skill_competency(keys):
 
 def _attach_claims(items, now):
     claims = ReviewClaim.objects.filter(expires_at__gt=now).select_related("holder")
+    on_items = reduce(
+        or_,
+        (
+            Q(**{f"{name}_id__in": [item.pk for item in items if item.kind == kind]})
+            for kind, name in ITEM_FIELDS.items()
+        ),
+    )
     by_item = {}
-    for claim in claims.filter(
-        Q(strategy_id__in=[item.pk for item in items if item.kind == "strategy"])
-        | Q(taxonomy_proposal_id__in=[item.pk for item in items if item.kind == "proposal"])
-    ):
-        if claim.strategy_id:
-            by_item[("strategy", claim.strategy_id)] = claim
-        else:
-            by_item[("proposal", claim.taxonomy_proposal_id)] = claim
+    for claim in claims.filter(on_items):
+        for kind, name in ITEM_FIELDS.items():
+            if getattr(claim, f"{name}_id") is not None:
+                by_item[(kind, getattr(claim, f"{name}_id"))] = claim
     for item in items:
         item.claim = by_item.get((item.kind, item.pk))
 
@@ -406,6 +478,62 @@ def proposal_evidence(proposal, limit=EVIDENCE_SHOWN):
         .select_related("agent", "skill")
         .order_by("-created_at")[:limit]
     )
+
+
+@dataclass
+class ExpectedActionView:
+    name: str
+    arguments: str  # as JSON text, empty when there are none
+
+
+@dataclass
+class ScenarioComparison:
+    """A proposed scenario beside the one it is a variant of (None when it is no variant)."""
+
+    original: PracticeScenario | None
+    prompt_diff: list  # segments from the original's prompt to the variant's
+    original_actions: list | None  # ExpectedActionView rows; None: no ground truth
+    variant_actions: list | None
+
+
+def scenario_comparison(scenario):
+    """The variant and its original side by side: the prompt as a word diff, the expected
+    actions of both."""
+    original = scenario.variant_of
+    return ScenarioComparison(
+        original=original,
+        prompt_diff=word_diff(original.prompt, scenario.prompt) if original else [],
+        original_actions=expected_action_views(original.expected_actions) if original else None,
+        variant_actions=expected_action_views(scenario.expected_actions),
+    )
+
+
+def expected_action_views(actions):
+    """Stored expected actions as rows to show; whatever does not look like an action is shown
+    as its JSON, so a malformed ground truth is seen rather than hidden."""
+    if actions is None:
+        return None
+    if not isinstance(actions, list):
+        return [ExpectedActionView(_json_text(actions), "")]
+    views = []
+    for action in actions:
+        if isinstance(action, dict) and isinstance(action.get("name"), str):
+            arguments = action.get("arguments")
+            views.append(
+                ExpectedActionView(action["name"], _json_text(arguments) if arguments else "")
+            )
+        else:
+            views.append(ExpectedActionView(_json_text(action), ""))
+    return views
+
+
+def expected_actions_text(actions):
+    """Expected actions as the JSON text a reviewer edits (empty: none)."""
+    return "" if actions is None else json.dumps(actions, indent=2, ensure_ascii=False)
+
+
+def _json_text(value):
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 # --- History ----------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""Pages of the oversight app: the review queue, review items and strategy histories."""
+"""Pages of the oversight app: the review queue, review items (strategies, taxonomy proposals,
+scenario variants) and strategy histories."""
 
 from django.urls import path
 
-from oversight.views import review
+from oversight.views import review, scenarios
 
 app_name = "oversight"
 urlpatterns = [
@@ -24,6 +25,18 @@ urlpatterns = [
     path("review/proposal/<int:pk>/accept/", review.proposal_accept, name="proposal-accept"),
     path("review/proposal/<int:pk>/reject/", review.proposal_reject, name="proposal-reject"),
     path("review/proposal/<int:pk>/put-back/", review.proposal_put_back, name="proposal-put-back"),
+    path("review/scenario/<int:pk>/", scenarios.scenario_item, name="scenario-review"),
+    path("review/scenario/<int:pk>/accept/", scenarios.scenario_accept, name="scenario-accept"),
+    path("review/scenario/<int:pk>/edit/", scenarios.scenario_edit, name="scenario-edit"),
+    path(
+        "review/scenario/<int:pk>/edit/preview/",
+        scenarios.scenario_edit_preview,
+        name="scenario-edit-preview",
+    ),
+    path("review/scenario/<int:pk>/reject/", scenarios.scenario_reject, name="scenario-reject"),
+    path(
+        "review/scenario/<int:pk>/put-back/", scenarios.scenario_put_back, name="scenario-put-back"
+    ),
     path("strategies/<int:pk>/history/", review.strategy_history, name="strategy-history"),
     path(
         "strategies/<int:pk>/history/restore/<int:number>/",

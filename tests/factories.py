@@ -4,7 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from oversight.services import Role, assign_role
-from practice.models import Agent, AgentBoundary, Attempt, TraceStep
+from practice.models import Agent, AgentBoundary, Attempt, PracticeScenario, TraceStep
 from taxonomy.models import Skill
 
 
@@ -54,6 +54,27 @@ class TraceStepFactory(factory.django.DjangoModelFactory):
     attempt = factory.SubFactory(AttemptFactory)
     position = factory.Sequence(int)
     action = "lookup_order"
+
+
+class PracticeScenarioFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PracticeScenario
+
+    skill = factory.SubFactory(SkillFactory)
+    difficulty = 0.3
+    prompt = factory.Sequence(lambda n: f"Hi, where is my order #W{n}?")
+    status = PracticeScenario.Status.APPROVED
+
+
+class ScenarioVariantFactory(PracticeScenarioFactory):
+    """An LLM-written variant of another scenario, awaiting review."""
+
+    variant_of = factory.SubFactory(PracticeScenarioFactory)
+    skill = factory.LazyAttribute(lambda variant: variant.variant_of.skill)
+    origin = PracticeScenario.Origin.VARIANT
+    status = PracticeScenario.Status.PROPOSED
+    difficulty = 0.7
+    note = "Harder: the order number is missing and the customer names two orders."
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -1,11 +1,13 @@
 """Forms of the review pages. They only read the request; the rules live in the services."""
 
+import json
 from datetime import timedelta
 
 from django import forms
 
 from oversight.models import ReviewDecision
-from oversight.selectors import QueueFilters
+from oversight.selectors import ITEM_FIELDS, QueueFilters
+from oversight.services import review
 from practice.models import Agent
 from taxonomy.models import Skill
 
@@ -44,7 +46,12 @@ class QueueFilterForm(forms.Form):
         required=False,
         label="Items",
         widget=forms.Select(attrs=AUTO),
-        choices=[("", "all"), ("strategy", "strategies"), ("proposal", "taxonomy proposals")],
+        choices=[
+            ("", "all"),
+            ("strategy", "strategies"),
+            ("proposal", "taxonomy proposals"),
+            ("scenario", "scenarios"),
+        ],
     )
     sort = forms.ChoiceField(
         required=False,
@@ -130,6 +137,41 @@ class ProposalAcceptForm(DecisionForm):
         return f"{self.cleaned_data['parent'].key}.{self.cleaned_data['leaf']}"
 
 
+class ScenarioEditForm(DecisionForm):
+    prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}))
+    difficulty = forms.FloatField(
+        min_value=0,
+        max_value=1,
+        help_text="0 (easiest) to 1 (hardest).",
+        widget=forms.NumberInput(attrs={"step": "0.01"}),
+    )
+    expected_actions = forms.CharField(
+        required=False,
+        label="Expected actions (JSON)",
+        help_text='A list of {"name": …, "arguments": {…}}, in order; empty for none.',
+        widget=forms.Textarea(attrs={"rows": 6, "class": "code", "spellcheck": "false"}),
+    )
+
+    field_order = ["prompt", "difficulty", "expected_actions", "comment"]
+
+    def clean_expected_actions(self):
+        """The actions read from the JSON text, or None when it is empty or null."""
+        text = self.cleaned_data["expected_actions"].strip()
+        if not text:
+            return None
+        try:
+            actions = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise forms.ValidationError(
+                f"This is not valid JSON: {error.msg} (line {error.lineno}, column "
+                f"{error.colno}). Nothing was changed."
+            ) from None
+        try:
+            return review.read_expected_actions(actions)
+        except review.InvalidDecision as error:
+            raise forms.ValidationError(str(error)) from None
+
+
 class BulkForm(forms.Form):
     items = forms.MultipleChoiceField(required=True)
     decision = forms.ChoiceField(choices=[("accept", "Accept"), ("reject", "Reject")])
@@ -148,7 +190,7 @@ class BulkForm(forms.Form):
         for value in self.cleaned_data["items"]:
             kind, _, rest = value.partition(":")
             pk, _, revision = rest.partition(":")
-            if kind not in ("strategy", "proposal") or not pk.isdigit() or not revision.isdigit():
+            if kind not in ITEM_FIELDS or not pk.isdigit() or not revision.isdigit():
                 raise forms.ValidationError(f"{value} is not a queue item.")
             selection.append((kind, int(pk), int(revision)))
         return selection

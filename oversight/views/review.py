@@ -1,7 +1,8 @@
 """The review pages: the queue, a strategy or taxonomy proposal under review, and a strategy's
-history. Every view checks the role on the server: reading needs the view permission (all roles
-have it), deciding needs the reviewer's, restoring the reviewer's or the operator's. A refused
-decision re-renders the item as it is now, with the reviewer's input kept in its form."""
+history (a scenario variant's page is in `scenarios`, built on the shared steps at the end). Every
+view checks the role on the server: reading needs the view permission (all roles have it),
+deciding needs the reviewer's, restoring the reviewer's or the operator's. A refused decision
+re-renders the item as it is now, with the reviewer's input kept in its form."""
 
 from functools import wraps
 from urllib.parse import urlencode
@@ -18,7 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 from oversight import selectors
 from oversight.services import review
 from oversight.views import forms
-from practice.models import Strategy
+from practice.models import PracticeScenario, Strategy
 from taxonomy.models import TaxonomyProposal
 
 READ_STRATEGIES = "practice.view_strategy"
@@ -426,13 +427,14 @@ def _item_context(request, item, kind):
     }
 
 
-def _decide(request, item, form, decision):
+def _decide(request, item, form, decision, *, page=None):
     """Validate the form, run the decision, then go on to the next queue item; a refusal shows
-    the item as it is now with the reviewer's input kept."""
+    the item as it is now with the reviewer's input kept (by `page`, default: by its kind)."""
     name = form.prefix
+    page = page or _item_page
     if not form.is_valid():
         messages.error(request, "The decision is incomplete: " + _form_errors(form))
-        return _item_page(request, item, {name: form}, status=400)
+        return page(request, item, bound={name: form}, status=400)
     _, following = selectors.neighbours(
         selectors.review_queue(_filters(request)), _kind(item), item.pk
     )
@@ -441,7 +443,7 @@ def _decide(request, item, form, decision):
     except review.ReviewError as error:
         messages.error(request, str(error))
         item.refresh_from_db()
-        return _item_page(request, item, {name: _at_revision(form, item.revision)}, status=409)
+        return page(request, item, bound={name: _at_revision(form, item.revision)}, status=409)
     messages.success(request, outcome.message)
     if following is not None and (following.kind, following.pk) != (_kind(item), item.pk):
         return redirect(_item_url(following.kind, following.pk, request))
@@ -496,13 +498,14 @@ def _queue_url(request):
 
 def _item_url(kind, pk, request):
     query = _queue_query(request)
-    name = "oversight:strategy-review" if kind == "strategy" else "oversight:proposal-review"
-    return reverse(name, args=[pk]) + (f"?{query}" if query else "")
+    return reverse(selectors.REVIEW_PAGES[kind], args=[pk]) + (f"?{query}" if query else "")
 
 
 def _kind(item):
-    return "strategy" if isinstance(item, Strategy) else "proposal"
+    if isinstance(item, Strategy):
+        return "strategy"
+    return "scenario" if isinstance(item, PracticeScenario) else "proposal"
 
 
 def _label(item):
-    return f"Strategy #{item.pk}" if isinstance(item, Strategy) else f"Proposal #{item.pk}"
+    return f"{_kind(item).capitalize()} #{item.pk}"

@@ -19,7 +19,7 @@ from oversight.services.review.common import (
 
 
 def claim_item(item, *, actor, now=None):
-    """Hold a strategy or taxonomy proposal for a few minutes while the actor works on it.
+    """Hold a strategy, taxonomy proposal or scenario for a few minutes while the actor works on it.
 
     A reviewer holds one item at a time: claiming one puts back any other they held. Renews
     the actor's own claim; takes over an expired one; refuses one another person holds."""

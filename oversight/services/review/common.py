@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from oversight.models import DecisionAction, ReviewDecision
 from oversight.services.audit import append_event
-from practice.models import MemoryRelease, Strategy
+from practice.models import MemoryRelease, PracticeScenario, Strategy
 from taxonomy.models import TaxonomyProposal
 
 REVIEW_PERMISSION = "oversight.review_items"
@@ -84,13 +84,15 @@ def _check_revision(item, revision):
 
 def _what_changed(item, expected):
     """A sentence for StaleItem: who decided what since `expected`, and where the item is now."""
+    decisions = ReviewDecision.objects.filter(**_item_field(item))
     if isinstance(item, Strategy):
         label = f"Strategy #{item.pk}"
-        decisions = ReviewDecision.objects.filter(strategy=item)
         now = f"It is {item.get_status_display().lower()} now, at version {item.current_version.number}."
+    elif isinstance(item, PracticeScenario):
+        label = f"Scenario #{item.pk}"
+        now = f"It is {item.status} now."
     else:
         label = f"Proposal #{item.pk} ({item.key})"
-        decisions = ReviewDecision.objects.filter(taxonomy_proposal=item)
         now = f"It is {item.get_status_display().lower()} now."
     # Approvals leave the revision as it was, so only other decisions can have made it stale.
     since = (
@@ -137,7 +139,7 @@ def _record(item, *, actor, action, revision, before, after, reason_code="", com
     append_event(
         actor=actor,
         action=f"review.{action}",
-        object_type="strategy" if isinstance(item, Strategy) else "taxonomy_proposal",
+        object_type=_object_type(item),
         object_id=item.pk,
         before=before,
         after=after,
@@ -167,10 +169,18 @@ def _lock(item):
 
 
 def _item_field(item):
+    """The ReviewDecision or ReviewClaim field that names the item, with the item."""
+    return {_object_type(item): item}
+
+
+def _object_type(item):
+    """The item's kind as the decision and claim fields and the audit log name it."""
     if isinstance(item, Strategy):
-        return {"strategy": item}
+        return "strategy"
     if isinstance(item, TaxonomyProposal):
-        return {"taxonomy_proposal": item}
+        return "taxonomy_proposal"
+    if isinstance(item, PracticeScenario):
+        return "scenario"
     raise TypeError(f"Not a review item: {item!r}")
 
 
