@@ -19,11 +19,16 @@ class ReviewDecisionAdmin(ViewOnlyAdmin):
         "taxonomy_proposal__key",
     ]
     date_hierarchy = "created_at"
-    list_select_related = ["actor", "strategy__current_version", "taxonomy_proposal"]
+    list_select_related = [
+        "actor",
+        "strategy__current_version",
+        "taxonomy_proposal",
+        "scenario__skill",
+    ]
 
     @admin.display(description="item")
     def item(self, decision):
-        return decision.strategy or decision.taxonomy_proposal
+        return decision.strategy or decision.taxonomy_proposal or decision.scenario
 
 
 @admin.register(AuditEvent)
@@ -49,8 +54,13 @@ class AuditEventAdmin(ViewOnlyAdmin):
 class ReviewClaimAdmin(ViewOnlyAdmin):
     list_display = ["holder", "item", "claimed_at", "expires_at"]
     search_fields = ["holder__username", "strategy__id__exact", "taxonomy_proposal__key"]
-    list_select_related = ["holder", "strategy__current_version", "taxonomy_proposal"]
+    list_select_related = [
+        "holder",
+        "strategy__current_version",
+        "taxonomy_proposal",
+        "scenario__skill",
+    ]
 
     @admin.display(description="item")
     def item(self, claim):
-        return claim.strategy or claim.taxonomy_proposal
+        return claim.strategy or claim.taxonomy_proposal or claim.scenario

@@ -19,7 +19,7 @@ from oversight.models import AuditEvent
 from oversight.services.audit import chain_head
 from oversight.services.audit_export import CONTENT_TYPES, export_chunks
 from oversight.services.audit_verify import verify_chain
-from practice.models import Agent, AgentKey
+from practice.models import Agent, AgentKey, PracticeScenario
 from taxonomy.models import Skill, TaxonomyProposal
 
 EVENTS_PER_PAGE = 50
@@ -213,6 +213,11 @@ def object_url(audit_event):
         return _reverse("oversight:strategy-history", object_id) or _reverse(
             "admin:practice_strategy_change", object_id
         )
+    if object_type == "scenario" and object_id.isdigit():
+        # A scenario's review page shows it in any status, beside its original for a variant.
+        if PracticeScenario.objects.filter(pk=int(object_id)).exists():
+            return _reverse("oversight:scenario-review", object_id)
+        return None
     if object_type == "memory_release" and object_id.isdigit():
         number = int(object_id)
         if number > 1:

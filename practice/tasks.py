@@ -57,7 +57,7 @@ def _retry_after_database_error(task, error):
     raise task.retry(countdown=retry_delay(retries), exc=error)
 
 
-# The errors practice.coach.llm and the reflection service write for failures that may pass.
+# The errors practice.coach.endpoint and the reflection service write for failures that may pass.
 TRANSIENT_ERRORS = re.compile(
     r"did not answer within|could not connect|answered HTTP (408|409|429|5\d\d)"
     r"|SoftTimeLimitExceeded|Storing the reflection failed: (OperationalError|InterfaceError)"

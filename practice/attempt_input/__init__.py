@@ -78,6 +78,7 @@ __all__ = [
     "Problem",
     "field_path",
     "item_path",
+    "read_expected_actions",
     "validate_attempt",
     "validate_attempts",
 ]
@@ -294,6 +295,17 @@ def _external_id(value, path, problems):
         problems.add(path, "must not be empty")
         return None
     return text
+
+
+def read_expected_actions(value, path="expected_actions"):
+    """Expected actions read by the rules an attempt's are read by: ``(actions, problems)``.
+    Without problems, the actions as stored (a list of ``{"name", "arguments"}``, arguments
+    ``{}`` when absent) and ``[]``; otherwise None and every Problem found."""
+    problems = _Problems()
+    actions = _expected_actions(value, path, problems)
+    if problems:
+        return None, list(problems)
+    return [{"name": action.name.strip(), "arguments": action.arguments} for action in actions], []
 
 
 def _expected_actions(value, path, problems):

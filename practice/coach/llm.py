@@ -1,36 +1,25 @@
 """The LLM coach: asks a model behind any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama,
 llama.cpp server) for a structured reflection, and checks the answer before trusting it.
 
-- The request asks for JSON through `response_format` json_schema (strict); a server that answers
-  400 or 422 to that is asked again with json_object, which most local servers support. The
-  schema is in the prompt either way, so both ask the same question.
-- The openai client retries 429, 5xx, timeouts and connection errors with exponential back-off
-  (honouring Retry-After); whatever still fails becomes a CoachError naming the status.
+- The endpoint side (`JSONChat`: the call, the json_schema to json_object fallback, the
+  retries, the error mapping, one client per process; `load_json`, `schema_problems`,
+  `excerpt`) lives in practice.coach.endpoint, shared with the variant writer
+  (practice.coach.variants); its names stay importable from here.
 - The answer must be JSON, match SCHEMA, and follow the coach's own rules (positions of steps
   that the prompt showed, "none" fault author and type together, strategies for the attempt's
   skill or a sub-skill). Otherwise a CoachAnswerError says what was wrong and keeps the raw text.
 - The prompt is bounded: at most MAX_STEPS trace steps and MAX_EXPECTED_ACTIONS expected
   actions, each field cut to FIELD_LIMIT characters, the task to TASK_LIMIT; the prompt says so.
-- A process keeps one openai client per endpoint (`shared_client`), however many coaches it
-  builds: a client costs tens of milliseconds to set up (its TLS context), and a kept one
-  reuses its open connections instead of connecting for every reflection.
-
-The endpoint side (`JSONChat`: the call, the fallback, the error mapping; `load_json`,
-`schema_problems`, `clip`, `excerpt`) is shared with the variant writer (practice.coach.variants).
+  `clip`, `action_lines` and the limits are shared with the variant writer too.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import time
-from dataclasses import dataclass
-from functools import lru_cache
 
 import jsonschema
-import openai
 
+from practice.coach import endpoint
 from practice.coach.base import (
     FAULT_AUTHORS,
     FAULT_TYPES,
@@ -40,9 +29,62 @@ from practice.coach.base import (
     CoachResult,
     DecisionPoint,
 )
+from practice.coach.endpoint import (
+    EXCERPT_LIMIT,
+    JSON_OBJECT_FORMAT,
+    MAX_RETRIES,
+    RETRIED_STATUSES,
+    SCHEMA_REFUSALS,
+    Answer,
+    CoachAnswerError,
+    JSONChat,
+    _client,  # noqa: F401  re-exported: tests read its cache through this module
+    answer_text,
+    excerpt,
+    load_json,
+    object_schema,
+    shared_client,
+)
+
+# The endpoint's names are re-exported: callers have long imported them from here.
+__all__ = [
+    "CUT_MARK",
+    "EXCERPT_LIMIT",
+    "FAILURE_MODE_LIMIT",
+    "FIELD_LIMIT",
+    "HEAD_STEPS",
+    "INSTRUCTIONS",
+    "JSON_OBJECT_FORMAT",
+    "JSON_SCHEMA_FORMAT",
+    "MAX_EXPECTED_ACTIONS",
+    "MAX_RETRIES",
+    "MAX_STEPS",
+    "MAX_STRATEGIES",
+    "NAME_LIMIT",
+    "PROMPT_VERSION",
+    "RETRIED_STATUSES",
+    "SCHEMA",
+    "SCHEMA_REFUSALS",
+    "TASK_LIMIT",
+    "TRACE_STATUSES",
+    "Answer",
+    "CoachAnswerError",
+    "JSONChat",
+    "LLMCoach",
+    "action_lines",
+    "answer_text",
+    "attempt_prompt",
+    "clip",
+    "excerpt",
+    "load_json",
+    "object_schema",
+    "read_answer",
+    "rule_problems",
+    "schema_problems",
+    "shared_client",
+]
 
 PROMPT_VERSION = "reflect-v1"
-MAX_RETRIES = 3
 MAX_STEPS = 60
 # When a trace is longer than MAX_STEPS, its first HEAD_STEPS and last MAX_STEPS - HEAD_STEPS
 # steps are shown: the first wrong decision is usually early, the outcome at the end.
@@ -51,28 +93,13 @@ MAX_EXPECTED_ACTIONS = 60
 FIELD_LIMIT = 500
 TASK_LIMIT = 4000
 MAX_STRATEGIES = 3
-EXCERPT_LIMIT = 200
 FAILURE_MODE_LIMIT = 200
 NAME_LIMIT = 100
 CUT_MARK = " …[cut]"
 TRACE_STATUSES = ("ok", "diverges", "failed", "missing", "message")
-RETRIED_STATUSES = (408, 409, 429)
-# How servers without structured outputs answer a json_schema request.
-SCHEMA_REFUSALS = (openai.BadRequestError, openai.UnprocessableEntityError)
 
 _STRING = {"type": "string"}
 _POSITION = {"type": ["integer", "null"]}
-
-
-def object_schema(**properties):
-    """A strict JSON schema object: every property required, no others."""
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties),
-        "additionalProperties": False,
-    }
-
 
 # Strict structured outputs want every property required and no extra ones; "may be absent" is
 # spelled as a null type.
@@ -112,7 +139,6 @@ JSON_SCHEMA_FORMAT = {
     "type": "json_schema",
     "json_schema": {"name": "reflection", "schema": SCHEMA, "strict": True},
 }
-JSON_OBJECT_FORMAT = {"type": "json_object"}
 
 INSTRUCTIONS = f"""\
 You are the coach of Etude, a service that helps deployed AI agents improve from experience. \
@@ -166,77 +192,6 @@ JSON schema of the answer:
 {json.dumps(SCHEMA, separators=(",", ":"))}"""
 
 
-class CoachAnswerError(CoachError):
-    """The model answered, but not with a usable reflection; keeps the raw answer for audit."""
-
-    def __init__(self, message, raw_output=""):
-        super().__init__(message)
-        self.raw_output = raw_output
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The text of one completion and what the endpoint said about the run."""
-
-    text: str
-    model: str
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    latency_ms: int
-
-
-class JSONChat:
-    """A model behind an OpenAI-compatible endpoint, asked for one JSON answer per call."""
-
-    def __init__(self, *, base_url, api_key, model, timeout=60.0, max_retries=MAX_RETRIES):
-        self.model = model
-        self.timeout = float(timeout)
-        self.max_retries = max_retries
-        self.client = shared_client(
-            base_url=base_url, api_key=api_key, timeout=self.timeout, max_retries=max_retries
-        )
-        self.json_schema_supported = True
-
-    def ask(self, messages, schema_format):
-        """The answer to `messages`, asked for with the json_schema `schema_format`; CoachError
-        when the call fails, CoachAnswerError when the answer is empty, refused or cut off."""
-        started = time.monotonic()
-        completion = self.complete(messages, schema_format)
-        latency_ms = round((time.monotonic() - started) * 1000)
-        text = answer_text(completion)
-        usage = getattr(completion, "usage", None)
-        return Answer(
-            text=text,
-            model=getattr(completion, "model", None) or self.model,
-            prompt_tokens=getattr(usage, "prompt_tokens", None),
-            completion_tokens=getattr(usage, "completion_tokens", None),
-            latency_ms=latency_ms,
-        )
-
-    def complete(self, messages, schema_format):
-        """One chat completion; `schema_format` first, json_object when the server refuses it."""
-        if not self.json_schema_supported:
-            return self._create(messages, JSON_OBJECT_FORMAT)
-        try:
-            return self._create(messages, schema_format)
-        except SCHEMA_REFUSALS:
-            completion = self._create(messages, JSON_OBJECT_FORMAT)
-        # Only a server that then accepts json_object has shown that json_schema was the
-        # problem; any other 400 (a prompt too long, say) fails again and changes nothing.
-        self.json_schema_supported = False
-        return completion
-
-    def _create(self, messages, response_format):
-        try:
-            return self.client.chat.completions.create(
-                model=self.model, messages=messages, response_format=response_format
-            )
-        except openai.OpenAIError as error:
-            if response_format is not JSON_OBJECT_FORMAT and isinstance(error, SCHEMA_REFUSALS):
-                raise
-            raise _coach_error(error, self) from error
-
-
 class LLMCoach(JSONChat):
     """The coach that asks a model behind an OpenAI-compatible endpoint."""
 
@@ -271,23 +226,6 @@ class LLMCoach(JSONChat):
             completion_tokens=answer.completion_tokens,
             latency_ms=answer.latency_ms,
         )
-
-
-def shared_client(*, base_url, api_key, timeout, max_retries):
-    """This process's openai client for the endpoint and options, made on first use. Keyed by
-    the process too: a forked worker must not share its parent's connections."""
-    return _client(base_url, api_key, float(timeout), max_retries, os.getpid())
-
-
-@lru_cache(maxsize=16)
-def _client(base_url, api_key, timeout, max_retries, pid):
-    # Local servers need no key, but the client refuses to start without one.
-    return openai.OpenAI(
-        base_url=base_url,
-        api_key=api_key or "not-needed",
-        timeout=timeout,
-        max_retries=max_retries,
-    )
 
 
 # --- the prompt ---------------------------------------------------------------------------
@@ -390,29 +328,6 @@ def _json_text(value):
 
 # --- reading the answer -------------------------------------------------------------------
 
-_FENCE = re.compile(r"^\s*```(?:json)?\s*\n(?P<body>.*?)\n?\s*```\s*$", re.DOTALL)
-
-
-def answer_text(completion):
-    """The text of a completion's first choice; CoachAnswerError when there is none to read."""
-    choices = getattr(completion, "choices", None) or []
-    if not choices:
-        raise CoachAnswerError("the LLM endpoint answered without any choice")
-    message = choices[0].message
-    text = message.content or ""
-    if not text.strip():
-        refusal = getattr(message, "refusal", None)
-        if refusal:
-            raise CoachAnswerError(f"the model refused: {excerpt(refusal)}")
-        raise CoachAnswerError(
-            f"the model's answer is empty (finish reason {choices[0].finish_reason!r})"
-        )
-    if choices[0].finish_reason == "length":
-        raise CoachAnswerError(
-            f"the model's answer was cut off at its length limit: {excerpt(text)}", text
-        )
-    return text
-
 
 def read_answer(text, view, positions):
     """The findings of a raw answer as CoachResult fields; CoachAnswerError when the answer is
@@ -440,25 +355,10 @@ def read_answer(text, view, positions):
     }
 
 
-def load_json(text):
-    """The JSON value of an answer (a ```json fence around it is allowed); CoachAnswerError
-    when it is not JSON."""
-    fenced = _FENCE.match(text)
-    try:
-        return json.loads(fenced.group("body") if fenced else text)
-    except json.JSONDecodeError as error:
-        raise CoachAnswerError(
-            f"the model's answer is not JSON ({error.msg} at character {error.pos}): "
-            f"{excerpt(text)}",
-            text,
-        ) from None
-
-
 def schema_problems(answer, validator=_VALIDATOR):
     """What in the answer does not match the validator's schema (SCHEMA by default), as
     "where: what" (at most five)."""
-    errors = sorted(validator.iter_errors(answer), key=lambda error: list(error.path))
-    return [f"{_where(error.path)}: {error.message}" for error in errors[:5]]
+    return endpoint.schema_problems(answer, validator)
 
 
 def rule_problems(answer, view, positions):
@@ -490,40 +390,3 @@ def rule_problems(answer, view, positions):
                 f"{view.skill_key!r} nor under it"
             )
     return problems
-
-
-def _where(path):
-    where = ""
-    for part in path:
-        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
-    return where or "the answer"
-
-
-def excerpt(text, limit=EXCERPT_LIMIT):
-    """The start of a text on one line, for an error message."""
-    text = " ".join(str(text).split())
-    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
-
-
-# --- errors from the endpoint -------------------------------------------------------------
-
-
-def _coach_error(error, coach):
-    """A CoachError for a failed call, naming the status and the retries spent."""
-    retries = f"after {coach.max_retries} retries" if coach.max_retries else "without retries"
-    if isinstance(error, openai.APITimeoutError):
-        return CoachError(
-            f"the LLM endpoint did not answer within {coach.timeout:g} s (timeout, {retries})"
-        )
-    if isinstance(error, openai.APIConnectionError):
-        return CoachError(
-            f"could not connect to the LLM endpoint ({retries}): {excerpt(error.message)}"
-        )
-    if isinstance(error, openai.APIStatusError):
-        status = error.status_code
-        retried = status in RETRIED_STATUSES or status >= 500
-        return CoachError(
-            f"the LLM endpoint answered HTTP {status}"
-            f"{f' {retries}' if retried else ''}: {excerpt(error.message)}"
-        )
-    return CoachError(f"the LLM call failed ({type(error).__name__}): {excerpt(error)}")

@@ -3,7 +3,7 @@ existing scenario, at a requested difficulty, with the actions that solve it and
 reviewer. Pure Python, no database: the scenario service builds a ScenarioView and stores what
 comes back as a proposed scenario.
 
-It talks to the endpoint as the LLM coach does (practice.coach.llm.JSONChat: strict json_schema
+It talks to the endpoint as the LLM coach does (practice.coach.endpoint.JSONChat: strict json_schema
 first, json_object when the server refuses it, the client's retries, errors as CoachError) and
 checks the answer before trusting it: JSON, matching SCHEMA, a task that is not empty, not the
 original and not too long, expected actions that read like an attempt's (a name, arguments that
@@ -20,23 +20,24 @@ from dataclasses import dataclass
 import jsonschema
 from django.conf import settings
 
-from practice.attempt_input import _expected_actions as read_expected_actions
-from practice.attempt_input import _Problems, field_path, item_path
+from practice.attempt_input import field_path, item_path, read_expected_actions
 from practice.coach.base import CoachError
+from practice.coach.endpoint import (
+    CoachAnswerError,
+    JSONChat,
+    excerpt,
+    load_json,
+    object_schema,
+    schema_problems,
+)
 from practice.coach.llm import (
     CUT_MARK,
     FIELD_LIMIT,
     MAX_EXPECTED_ACTIONS,
     NAME_LIMIT,
     TASK_LIMIT,
-    CoachAnswerError,
-    JSONChat,
     action_lines,
     clip,
-    excerpt,
-    load_json,
-    object_schema,
-    schema_problems,
 )
 
 PROMPT_VERSION = "variant-v1"
@@ -255,26 +256,26 @@ def _read_actions(answered, original):
         if original.expected_actions is not None:
             return None, ["expected_actions is null, but the original has expected actions"]
         return None, []
-    problems, decoded = _Problems(), []
+    problems, decoded = [], []
     for index, action in enumerate(answered):
         path = field_path(item_path("expected_actions", index), "arguments")
         if len(action["arguments"]) > ARGUMENTS_LIMIT:
-            problems.add(
-                path, f"has {len(action['arguments']):,} characters; at most {ARGUMENTS_LIMIT:,}"
+            problems.append(
+                f"{path}: has {len(action['arguments']):,} characters; at most {ARGUMENTS_LIMIT:,}"
             )
             continue
         try:
             arguments = json.loads(action["arguments"] or "{}")
         except json.JSONDecodeError as error:
-            problems.add(path, f"is not JSON ({error.msg}): {excerpt(action['arguments'])}")
+            problems.append(f"{path}: is not JSON ({error.msg}): {excerpt(action['arguments'])}")
             continue
         decoded.append({"name": action["name"].strip(), "arguments": arguments})
     if problems:
-        return None, [f"{problem.path}: {problem.message}" for problem in problems]
-    actions = read_expected_actions(decoded, "expected_actions", problems)
-    if problems:
-        return None, [f"{problem.path}: {problem.message}" for problem in problems]
-    return [{"name": action.name, "arguments": action.arguments} for action in actions], []
+        return None, problems
+    actions, found = read_expected_actions(decoded)
+    if found:
+        return None, [f"{problem.path}: {problem.message}" for problem in found]
+    return actions, []
 
 
 def _words(text):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from oversight import selectors
 from oversight.models import AuditEvent, ReviewClaim, ReviewDecision
@@ -662,3 +663,16 @@ def test_bulk_from_the_queue_page_decides_scenarios(client, rita):
         for m in page_messages(response)
     )
     assert fresh(proposed).status == Status.APPROVED
+
+
+def test_the_audit_event_of_a_decision_links_to_the_scenario_page(client):
+    rita = reviewer(username="rita")
+    proposed = variant()
+    review.accept_scenario(proposed, actor=rita, revision=proposed.revision)
+    [event] = scenario_events(proposed)
+    client.force_login(auditor())
+
+    response = client.get(reverse("audit:event", args=[event.sequence]))
+
+    assert response.context["object_url"] == url("scenario-review", proposed.pk)
+    assert "note" in event.after  # the same snapshot the practice side writes

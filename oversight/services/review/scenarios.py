@@ -18,8 +18,9 @@ from oversight.services.review.common import (
 
 # The attempt reader's own check of expected actions, so a scenario's ground truth is read by
 # the same rules (shape, limits, what PostgreSQL can store) as an attempt's.
-from practice.attempt_input import _expected_actions, _Problems
+from practice import attempt_input
 from practice.models import PracticeScenario, ScenarioStatus
+from practice.services.scenarios import scenario_snapshot
 
 # `accept_scenario`'s default for expected actions: keep them (None clears them).
 UNCHANGED = object()
@@ -97,35 +98,19 @@ def reject_scenario(scenario, *, actor, revision, reason_code, comment=""):
     )
 
 
-def scenario_snapshot(scenario):
-    """A scenario as it appears in decisions and the audit log."""
-    return {
-        "key": scenario.key,
-        "skill": scenario.skill.key,
-        "origin": scenario.origin,
-        "variant_of": scenario.variant_of_id,
-        "status": scenario.status,
-        "revision": scenario.revision,
-        "difficulty": scenario.difficulty,
-        "prompt": scenario.prompt,
-        "expected_actions": scenario.expected_actions,
-    }
-
-
 def read_expected_actions(value):
     """Expected actions as stored: a list of {name, arguments} (arguments default to {}), or
     None for none; InvalidDecision names every problem."""
     if value is None:
         return None
-    problems = _Problems()
-    actions = _expected_actions(value, "expected_actions", problems)
+    actions, problems = attempt_input.read_expected_actions(value)
     if problems:
         raise InvalidDecision(
             "The expected actions are not usable: "
             + "; ".join(f"{problem.path} {problem.message}" for problem in problems)
             + "."
         )
-    return [{"name": action.name.strip(), "arguments": action.arguments} for action in actions]
+    return actions
 
 
 def _read_edits(prompt, difficulty, expected_actions):
