@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from oversight import selectors
 from oversight.services import review
 from oversight.views import forms
-from oversight.views.review import _claim, _decide, _item_context, _put_back, deciding, reading
+from oversight.views.common import claim_on_open, decide, deciding, item_context, put_back, reading
 from practice.models import PracticeScenario, ScenarioStatus
 
 READ_SCENARIOS = "practice.view_practicescenario"
@@ -18,7 +18,7 @@ READ_SCENARIOS = "practice.view_practicescenario"
 def scenario_item(request, pk):
     scenario = get_object_or_404(PracticeScenario, pk=pk)
     if scenario.status == ScenarioStatus.PROPOSED:
-        _claim(request, scenario)
+        claim_on_open(request, scenario)
     return _scenario_page(request, scenario)
 
 
@@ -26,7 +26,7 @@ def scenario_item(request, pk):
 def scenario_accept(request, pk):
     scenario = get_object_or_404(PracticeScenario, pk=pk)
     form = forms.DecisionForm(request.POST, prefix="accept")
-    return _decide(
+    return decide(
         request,
         scenario,
         form,
@@ -41,7 +41,7 @@ def scenario_accept(request, pk):
 def scenario_edit(request, pk):
     scenario = get_object_or_404(PracticeScenario, pk=pk)
     form = forms.ScenarioEditForm(request.POST, prefix="edit")
-    return _decide(
+    return decide(
         request,
         scenario,
         form,
@@ -85,7 +85,7 @@ def scenario_edit_preview(request, pk):
 def scenario_reject(request, pk):
     scenario = get_object_or_404(PracticeScenario, pk=pk)
     form = forms.RejectForm(request.POST, prefix="reject")
-    return _decide(
+    return decide(
         request,
         scenario,
         form,
@@ -102,7 +102,7 @@ def scenario_reject(request, pk):
 
 @deciding
 def scenario_put_back(request, pk):
-    return _put_back(request, get_object_or_404(PracticeScenario, pk=pk))
+    return put_back(request, get_object_or_404(PracticeScenario, pk=pk))
 
 
 def _scenario_page(request, scenario, *, bound=None, status=200):
@@ -132,6 +132,6 @@ def _scenario_page(request, scenario, *, bound=None, status=200):
         "kept_edit": page_forms["edit"]
         if page_forms["edit"].is_bound and scenario.status != ScenarioStatus.PROPOSED
         else None,
-        **_item_context(request, scenario, "scenario"),
+        **item_context(request, scenario, "scenario"),
     }
     return render(request, "oversight/review/scenario.html", context, status=status)

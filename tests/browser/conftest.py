@@ -1,6 +1,30 @@
+"""What the browser tests share: a live server over plain HTTP, a page in Debian's Chromium,
+signing in through the login form, and the folder the screenshots go to.
+
+Playwright drives /usr/bin/chromium (scripts/ensure-chromium installs it); it never downloads a
+browser of its own."""
+
+from pathlib import Path
+
 import pytest
+from django.db import connections
 from django.test.utils import override_settings
+from playwright.sync_api import sync_playwright
 from pytest_django.live_server_helper import LiveServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# The password tests.factories gives every user.
+PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +39,50 @@ def live_server(django_db_setup):
         server = LiveServer("localhost")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def artifacts():
+    """The folder (test-artifacts/ at the top of the project) the screenshots are saved in."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def browser_page(monkeypatch, settings):
+    """A page in headless Chromium, closed with the browser after the test."""
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: run scripts/ensure-chromium"
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # beside it are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # The live server speaks plain HTTP.
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.set_default_timeout(15_000)
+        try:
+            yield page
+        finally:
+            browser.close()
+            # What the test read while Playwright's event loop ran went through a connection of
+            # its own; close it, or the test database cannot be dropped afterwards.
+            connections.close_all()
+
+
+@pytest.fixture
+def sign_in():
+    """Signs a user in on a page through the login form, which then opens the review queue:
+    sign_in(page, live_server.url, "rita")."""
+
+    def sign(page, base_url, username):
+        page.goto(f"{base_url}/accounts/login/?next=/review/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", PASSWORD)
+        with page.expect_navigation():
+            page.click("form button[type=submit]")
+
+    return sign

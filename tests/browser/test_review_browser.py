@@ -1,17 +1,14 @@
 """A reviewer clears a small queue in Debian's Chromium, partly with the keyboard; the agent
 API's memory pull then returns exactly the strategies accepted, in a new release.
 
-Playwright drives /usr/bin/chromium (scripts/ensure-chromium installs it); it never downloads a
-browser of its own."""
+The Chromium page, signing in and the screenshot folder are fixtures of this folder's conftest."""
 
 import json
 import re
 import urllib.request
-from pathlib import Path
 
 import pytest
-from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from practice.services.agents import issue_key
 from practice.services.strategies import current_release, publish_release
@@ -19,44 +16,6 @@ from tests.factories import AgentFactory, reviewer
 from tests.oversight.test_review_services import queued_strategy
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def browser_page(monkeypatch, settings):
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: run scripts/ensure-chromium"
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # beside it are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # The live server speaks plain HTTP.
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
-        page.set_default_timeout(15_000)
-        try:
-            yield page
-        finally:
-            browser.close()
-            # What the test read while Playwright's event loop ran went through a connection of
-            # its own; close it, or the test database cannot be dropped afterwards.
-            connections.close_all()
 
 
 def pull_memory(base_url, key, skill):
@@ -68,7 +27,9 @@ def pull_memory(base_url, key, skill):
         return json.loads(response.read())
 
 
-def test_reviewer_clears_the_queue_and_agents_pull_exactly_the_accepted(live_server, browser_page):
+def test_reviewer_clears_the_queue_and_agents_pull_exactly_the_accepted(
+    live_server, browser_page, sign_in, artifacts
+):
     page = browser_page
     reviewer(username="rita")
     agent = AgentFactory(name="support-bot", boundaries=["support"])
@@ -88,17 +49,12 @@ def test_reviewer_clears_the_queue_and_agents_pull_exactly_the_accepted(live_ser
     key = issue_key(agent, label="browser test").secret
     assert pull_memory(live_server.url, key, "support.refunds")["strategies"] == []
 
-    # Sign in.
-    page.goto(f"{live_server.url}/accounts/login/?next=/review/")
-    page.fill("#id_username", "rita")
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("form button[type=submit]")
+    sign_in(page, live_server.url, "rita")
 
     # The queue: three items, its size always in view.
     expect(page.locator("#queue-stats")).to_contain_text("3 items in the queue")
     expect(page.locator("[data-queue-row]")).to_have_count(3)
-    page.screenshot(path=str(ARTIFACTS / "review-queue.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "review-queue.png"), full_page=True)
 
     # Keyboard: j selects the first row, Enter opens it, ? shows the keys, a accepts.
     page.keyboard.press("j")
@@ -108,7 +64,7 @@ def test_reviewer_clears_the_queue_and_agents_pull_exactly_the_accepted(live_ser
     expect(page).to_have_url(re.compile(rf"/review/strategy/{accepted.pk}/"))
     expect(page.locator(".trace li.decision-point")).to_contain_text("refund_order")
     expect(page.locator(".claim")).to_contain_text("You hold this item")
-    page.screenshot(path=str(ARTIFACTS / "review-item.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "review-item.png"), full_page=True)
     page.keyboard.press("?")
     expect(page.locator("#key-help")).to_be_visible()
     expect(page.locator("#key-help")).to_contain_text("reject with a reason")
@@ -124,7 +80,7 @@ def test_reviewer_clears_the_queue_and_agents_pull_exactly_the_accepted(live_ser
     expect(page.locator("#id_edit-when")).to_be_focused()
     page.fill("#id_edit-do", "open a carrier trace with track_parcel and wait for its answer")
     expect(page.locator("#edit-preview ins")).to_contain_text("and")
-    page.screenshot(path=str(ARTIFACTS / "review-edit-preview.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "review-edit-preview.png"), full_page=True)
     with page.expect_navigation():
         page.click("#edit-form button[type=submit]")
 
@@ -149,20 +105,12 @@ def test_reviewer_clears_the_queue_and_agents_pull_exactly_the_accepted(live_ser
         pulled[edited.pk]["do"] == "open a carrier trace with track_parcel and wait for its answer"
     )
     assert pulled[edited.pk]["version"] == 2
-    assert (ARTIFACTS / "review-queue.png").stat().st_size > 0
-    assert (ARTIFACTS / "review-item.png").stat().st_size > 0
-
-
-def sign_in(page, base_url, username):
-    page.goto(f"{base_url}/accounts/login/?next=/review/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("form button[type=submit]")
+    assert (artifacts / "review-queue.png").stat().st_size > 0
+    assert (artifacts / "review-item.png").stat().st_size > 0
 
 
 def test_filters_narrow_the_queue_in_place_and_bulk_accept_uses_the_selection(
-    live_server, browser_page
+    live_server, browser_page, sign_in
 ):
     page = browser_page
     reviewer(username="rita")

@@ -8,17 +8,13 @@ import pytest
 from playwright.sync_api import expect
 
 from practice.models import PracticeScenario
-
-# The review test's Chromium page fixture, shared by importing it.
-from tests.browser.test_review_browser import ARTIFACTS, browser_page, sign_in  # noqa: F401
 from tests.factories import PracticeScenarioFactory, ScenarioVariantFactory, SkillFactory, reviewer
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_reviewer_edits_and_accepts_one_variant_and_rejects_another_by_keyboard(
-    live_server,
-    browser_page,  # noqa: F811
+    live_server, browser_page, sign_in, artifacts
 ):
     page = browser_page
     reviewer(username="rita")
@@ -50,7 +46,7 @@ def test_a_reviewer_edits_and_accepts_one_variant_and_rejects_another_by_keyboar
     expect(page.locator("#variant")).to_contain_text("one parcel never came")
     expect(page.locator("#difficulty-change")).to_contain_text("0.30 (original) → 0.70")
     expect(page.locator(".claim")).to_contain_text("You hold this item")
-    page.screenshot(path=str(ARTIFACTS / "review-scenario.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "review-scenario.png"), full_page=True)
 
     # e opens the edit panel on the prompt; malformed JSON shows in the preview, then is refused.
     page.keyboard.press("e")

@@ -1,10 +1,6 @@
-"""Reads for the oversight pages: the home figures, the review queue, a review item's evidence
-and neighbours, a scenario variant beside its original, a strategy's history, and the word diffs
-shown on those pages."""
+"""The review queue: which strategies, taxonomy proposals and scenario variants wait for a
+reviewer, filtered and sorted, with their support, impact and claims, and the queue's size."""
 
-import difflib
-import json
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import reduce
@@ -15,13 +11,10 @@ from django.db.models import Avg, Count, Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from oversight.models import ReviewClaim, ReviewDecision
-from practice.coach.similarity import is_conflict, similarity
 from practice.models import (
     Attempt,
     CompetencyEstimate,
-    MemoryReleaseEntry,
     PracticeScenario,
-    Reflection,
     ScenarioStatus,
     Strategy,
     StrategyEvidence,
@@ -30,10 +23,6 @@ from taxonomy.models import Skill, TaxonomyProposal
 
 # Competency assumed for a skill no agent has an estimate on yet.
 UNKNOWN_COMPETENCY = 0.5
-SIMILAR_THRESHOLD = 0.3
-# Steps shown on each side of a decision point in a trace excerpt.
-EXCERPT_CONTEXT = 2
-EVIDENCE_SHOWN = 10
 QUEUE_SHOWN = 500
 SORTS = ("oldest", "newest", "impact")
 # A proposed scenario stands for itself: it counts as one supporting item in the queue.
@@ -45,9 +34,6 @@ REVIEW_PAGES = {
     "scenario": "oversight:scenario-review",
 }
 ITEM_FIELDS = {"strategy": "strategy", "proposal": "taxonomy_proposal", "scenario": "scenario"}
-
-
-# --- The review queue ----------------------------------------------------------------------------
 
 
 def min_support():
@@ -353,264 +339,3 @@ def _attach_claims(items, now):
                 by_item[(kind, getattr(claim, f"{name}_id"))] = claim
     for item in items:
         item.claim = by_item.get((item.kind, item.pk))
-
-
-# --- A review item ---------------------------------------------------------------------------------
-
-
-@dataclass
-class ExcerptStep:
-    step: object
-    highlighted: bool
-    gap_before: bool  # steps were left out between this one and the one before
-
-
-@dataclass
-class Evidence:
-    attempt: Attempt
-    reflection: Reflection | None
-    decision_points: list
-    excerpt: list
-
-
-def strategy_evidence(strategy, limit=EVIDENCE_SHOWN):
-    """The attempts supporting a strategy (newest first, at most `limit`), each with the trace
-    excerpt around its decision points highlighted and the coach's reflection."""
-    links = (
-        StrategyEvidence.objects.filter(strategy=strategy)
-        .select_related("attempt__agent", "attempt__skill", "reflection")
-        .order_by("-attempt__created_at", "-pk")[:limit]
-    )
-    evidence = []
-    for link in links:
-        reflection = link.reflection or (
-            link.attempt.reflections.filter(status=Reflection.Status.SUCCEEDED)
-            .order_by("-created_at")
-            .first()
-        )
-        points = list(reflection.decision_points or []) if reflection else []
-        evidence.append(
-            Evidence(
-                attempt=link.attempt,
-                reflection=reflection,
-                decision_points=points,
-                excerpt=trace_excerpt(list(link.attempt.steps.order_by("position")), points),
-            )
-        )
-    return evidence
-
-
-def trace_excerpt(steps, decision_points, context=EXCERPT_CONTEXT):
-    """The steps around the decision points (or around failed steps when the reflection names
-    none), the decision steps highlighted; the first steps when nothing stands out."""
-    marked = {
-        point.get("position") for point in decision_points if point.get("position") is not None
-    }
-    if not marked:
-        marked = {step.position for step in steps if step.ok is False}
-    if not marked:
-        return [ExcerptStep(step, False, False) for step in steps[: 2 * context + 1]]
-    positions = [step.position for step in steps]
-    shown = set()
-    for index, position in enumerate(positions):
-        if position in marked:
-            shown.update(range(max(0, index - context), min(len(steps), index + context + 1)))
-    excerpt = []
-    previous = None
-    for index in sorted(shown):
-        step = steps[index]
-        gap = index > 0 if previous is None else index != previous + 1
-        excerpt.append(ExcerptStep(step, step.position in marked, gap))
-        previous = index
-    return excerpt
-
-
-@dataclass
-class RelatedStrategy:
-    strategy: Strategy
-    similarity: float
-    contradicts: bool
-
-
-def related_live_strategies(strategy, threshold=SIMILAR_THRESHOLD):
-    """Live strategies of the same skill, its ancestors and descendants that are similar to this
-    one (similarity >= threshold) or that it contradicts; most similar first."""
-    version = strategy.current_version
-    if version is None:
-        return []
-    key = strategy.skill.key
-    parts = key.split(".")
-    ancestors = [".".join(parts[:n]) for n in range(1, len(parts))]
-    candidates = (
-        Strategy.objects.filter(status=Strategy.Status.LIVE, current_version__isnull=False)
-        .filter(
-            Q(skill__key=key) | Q(skill__key__startswith=f"{key}.") | Q(skill__key__in=ancestors)
-        )
-        .exclude(pk=strategy.pk)
-        .select_related("skill", "current_version")
-    )
-    text = {"when": version.when_text, "do": version.do_text}
-    related = []
-    for live in candidates:
-        other = {"when": live.current_version.when_text, "do": live.current_version.do_text}
-        score = similarity(other, text)
-        contradicts = live.pk == strategy.conflicts_with_id or is_conflict(other, text)
-        if score >= threshold or contradicts:
-            related.append(RelatedStrategy(live, round(score, 2), contradicts))
-    if strategy.conflicts_with_id and not any(
-        item.strategy.pk == strategy.conflicts_with_id for item in related
-    ):
-        contradicted = strategy.conflicts_with
-        if contradicted.current_version is not None:
-            other = {
-                "when": contradicted.current_version.when_text,
-                "do": contradicted.current_version.do_text,
-            }
-            related.append(RelatedStrategy(contradicted, round(similarity(other, text), 2), True))
-    related.sort(key=lambda item: (not item.contradicts, -item.similarity, item.strategy.pk))
-    return related
-
-
-def proposal_evidence(proposal, limit=EVIDENCE_SHOWN):
-    """The attempts a taxonomy proposal cites, newest first, with their agents and skills."""
-    return list(
-        Attempt.objects.filter(pk__in=proposal.evidence)
-        .select_related("agent", "skill")
-        .order_by("-created_at")[:limit]
-    )
-
-
-@dataclass
-class ExpectedActionView:
-    name: str
-    arguments: str  # as JSON text, empty when there are none
-
-
-@dataclass
-class ScenarioComparison:
-    """A proposed scenario beside the one it is a variant of (None when it is no variant)."""
-
-    original: PracticeScenario | None
-    prompt_diff: list  # segments from the original's prompt to the variant's
-    original_actions: list | None  # ExpectedActionView rows; None: no ground truth
-    variant_actions: list | None
-
-
-def scenario_comparison(scenario):
-    """The variant and its original side by side: the prompt as a word diff, the expected
-    actions of both."""
-    original = scenario.variant_of
-    return ScenarioComparison(
-        original=original,
-        prompt_diff=word_diff(original.prompt, scenario.prompt) if original else [],
-        original_actions=expected_action_views(original.expected_actions) if original else None,
-        variant_actions=expected_action_views(scenario.expected_actions),
-    )
-
-
-def expected_action_views(actions):
-    """Stored expected actions as rows to show; whatever does not look like an action is shown
-    as its JSON, so a malformed ground truth is seen rather than hidden."""
-    if actions is None:
-        return None
-    if not isinstance(actions, list):
-        return [ExpectedActionView(_json_text(actions), "")]
-    views = []
-    for action in actions:
-        if isinstance(action, dict) and isinstance(action.get("name"), str):
-            arguments = action.get("arguments")
-            views.append(
-                ExpectedActionView(action["name"], _json_text(arguments) if arguments else "")
-            )
-        else:
-            views.append(ExpectedActionView(_json_text(action), ""))
-    return views
-
-
-def expected_actions_text(actions):
-    """Expected actions as the JSON text a reviewer edits (empty: none)."""
-    return "" if actions is None else json.dumps(actions, indent=2, ensure_ascii=False)
-
-
-def _json_text(value):
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-# --- History ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class VersionView:
-    version: object
-    changes: dict  # field label -> diff segments against the version before (empty: first)
-    releases: list  # numbers of the memory releases that contain it
-    current: bool
-
-
-FIELDS = (("when", "when_text"), ("do", "do_text"), ("because", "because_text"))
-
-
-def strategy_history(strategy):
-    """Every version of a strategy (newest first) with its diff against the one before, the
-    releases that carried it, and every decision on the strategy (newest first)."""
-    versions = list(strategy.versions.select_related("created_by").order_by("number"))
-    released = {}
-    for version_id, number in MemoryReleaseEntry.objects.filter(
-        strategy_version__strategy=strategy
-    ).values_list("strategy_version_id", "release__number"):
-        released.setdefault(version_id, []).append(number)
-    views = []
-    previous = None
-    for version in versions:
-        changes = {}
-        if previous is not None:
-            changes = {
-                label: word_diff(getattr(previous, name), getattr(version, name))
-                for label, name in FIELDS
-            }
-        views.append(
-            VersionView(
-                version=version,
-                changes=changes,
-                releases=sorted(released.get(version.pk, [])),
-                current=version.pk == strategy.current_version_id,
-            )
-        )
-        previous = version
-    decisions = (
-        ReviewDecision.objects.filter(strategy=strategy)
-        .select_related("actor")
-        .order_by("-created_at", "-pk")
-    )
-    return {"versions": list(reversed(views)), "decisions": list(decisions)}
-
-
-# --- Diffs ---------------------------------------------------------------------------------------
-
-TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
-
-
-@dataclass(frozen=True)
-class Segment:
-    op: str  # "equal", "insert" or "delete"
-    text: str
-
-
-def word_diff(old, new):
-    """An inline word diff of two texts: segments to show as they are, inserted or deleted."""
-    before, after = TOKEN.findall(old or ""), TOKEN.findall(new or "")
-    segments = []
-    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            segments.append(Segment("equal", "".join(before[i1:i2])))
-            continue
-        if op in ("delete", "replace"):
-            segments.append(Segment("delete", "".join(before[i1:i2])))
-        if op in ("insert", "replace"):
-            segments.append(Segment("insert", "".join(after[j1:j2])))
-    return segments
-
-
-def text_changed(segments):
-    return any(segment.op != "equal" for segment in segments)
