@@ -1,6 +1,8 @@
 -- Shared by the benchmark's wrk scripts: counts answers whose status differs from BENCH_EXPECT
 -- and, when wrk is done, writes the run's totals and its latency histogram to BENCH_RESULT
--- so that bench/api.py can merge runs into exact percentiles.
+-- so that bench/api.py can merge runs into exact percentiles. The histogram is wrk's after its
+-- coordinated-omission correction, which adds samples below each slow request;
+-- bench/api.py takes them out again (_measured_latencies) from the totals written here.
 
 threads = {}
 expect = tonumber(os.getenv("BENCH_EXPECT") or "200")
