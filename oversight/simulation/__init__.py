@@ -6,7 +6,12 @@ layer, so that competency, reflection, the review queue and the scheduler can be
 - traces: the tasks and the attempt payloads, with traces the offline coach can read
 - catalog: the tables the traces are made of (tools, order numbers, faults per skill, replies)
 - policies: how the day's practice is chosen (Etude's scheduler, or a baseline)
-- runner: the day-by-day run and the auto-approval
+- config: what a run is asked (SimulationConfig, SimulationError) and what it reports
+  (Outcome, DayReport, SimulationReport)
+- backdating: moving the rows the simulation causes to their simulated moment
+- approval: the auto-approval of the day's strategies and the release it publishes
+- runner: the day-by-day run (Simulation, run_simulation), from which the names above can
+  also be imported
 """
 
 from oversight.simulation.policies import POLICIES

@@ -11,23 +11,20 @@ the Celery task process_new_attempts would do follows in the task's order: compe
 replay scenario for a failure, and a reflection by the offline trace-diff coach (which files
 strategies and taxonomy proposals).
 
-Simulated time. The services stamp rows with the wall clock, so the simulation moves the rows
-it causes to the simulated moment with QuerySet.update: each attempt's created_at right after
-it is stored (before competency reads it), and at the end of each day the completed
-assignments, reflections, replay scenarios, and the strategies and taxonomy proposals filed
-from the day's attempts. It is the only writer that does so, and only for its own rows.
-Immutable records (memory releases, strategy versions, the audit log) keep their real times; a
-release's note names its simulated day. The simulated days end yesterday, so claimed practice
-is never in the future.
+Simulated time: the rows the simulation causes are moved to their simulated moment
+(oversight.simulation.backdating). The simulated days end yesterday, so claimed practice is
+never in the future.
 
 While it runs, the simulation does the background work itself, so it detaches the
 after-commit hooks of the attempts service (which would hand the same attempts to Celery a
 second time) and puts them back afterwards. Each simulated day is one transaction.
 
-Auto-approval (only with the setting ETUDE_SIMULATION_AUTO_APPROVE): after each day, each new
-queue-ready strategy filed from the day's simulated attempts goes live with probability
-``auto_approve_share``, except strategies of sensitive skills and strategies flagged as
-conflicting, which always wait for reviewers; a release is published when any went live.
+Auto-approval (only with the setting ETUDE_SIMULATION_AUTO_APPROVE): after each day, part of
+the strategies filed from the day's attempts go live and a release is published
+(oversight.simulation.approval).
+
+The configuration and the reports are dataclasses in oversight.simulation.config; like the
+approval names, they can still be imported from here.
 
 Reproducible: every random draw comes from streams seeded by the seed and the agent's name,
 and everything iterated is in a fixed order, so the same seed on the same database state gives
@@ -37,14 +34,21 @@ the same outcomes.
 import random
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, time, timedelta
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import Max
 from django.utils import timezone
 
-from oversight.simulation import model
+from oversight.simulation import approval, backdating, model
+from oversight.simulation.approval import AUTO_APPROVER, auto_approval_enabled
+from oversight.simulation.config import (
+    DayReport,
+    Outcome,
+    SimulationConfig,
+    SimulationError,
+    SimulationReport,
+)
 from oversight.simulation.policies import POLICIES, practice_tasks
 from oversight.simulation.traces import attempt_payload, live_variant, task_from_scenario
 from practice import memory
@@ -52,23 +56,34 @@ from practice.coach.offline import TraceDiffCoach
 from practice.models import (
     Agent,
     Attempt,
-    PracticeAssignment,
     PracticeScenario,
-    Reflection,
     ScenarioOrigin,
     ScenarioStatus,
     Strategy,
-    StrategyEvidence,
 )
 from practice.scheduler.planning import practiceable_skills
 from practice.services import agents as agent_services
 from practice.services import attempts as attempt_services
 from practice.services import competency, reflection, scenarios, strategies
-from practice.services.errors import PracticeError
 from taxonomy.models import Skill, TaxonomyProposal
 
+__all__ = [
+    "AUTO_APPROVER",
+    "EXTERNAL_ID_PREFIX",
+    "AgentState",
+    "DayReport",
+    "Outcome",
+    "Simulation",
+    "SimulationConfig",
+    "SimulationError",
+    "SimulationReport",
+    "auto_approval_enabled",
+    "background_hooks_detached",
+    "run_simulation",
+    "simulated_history_exists",
+]
+
 EXTERNAL_ID_PREFIX = "simulation:"
-AUTO_APPROVER = "simulation auto-approval"
 AGENT_CREATOR = "simulation"
 MEMORY_LIMIT = 3
 DAY_STARTS = time(8, 0)
@@ -79,32 +94,6 @@ PROFILES = (
     ("triage", ("intent", "escalation", "tone")),
     ("support", None),
 )
-
-
-class SimulationError(PracticeError):
-    """The simulation cannot run as asked."""
-
-
-@dataclass(frozen=True)
-class SimulationConfig:
-    days: int = 21
-    agents: int = 4  # new simulated agents
-    seed: int = 1
-    policy: str = "etude"
-    auto_approve_share: float = 0.7
-    live_tasks_per_day: int = 3
-    # The starting level of a typical skill (logits; see oversight.simulation.model).
-    aptitude: float = model.APTITUDE_MEAN
-    # Existing agents (by name) driven too, with hidden levels of their own (the demo's agents).
-    drive_agents: tuple = ()
-    # Midnight (UTC) of the first simulated day; by default the days end yesterday.
-    start: datetime | None = None
-    # The oracle policy only: the standard deviation (logits) of a fixed error in its reading of
-    # each hidden level, to see what an imperfect but unbiased-on-average estimate would cost.
-    oracle_error: float = 0.0
-    # The oracle policy only: how far above a skill's mastery level (logits) it practices to;
-    # None for the scheduler's own margin (practice.scheduler.planning.MASTERY_MARGIN).
-    oracle_margin: float | None = None
 
 
 @dataclass
@@ -123,57 +112,6 @@ class AgentState:
 
     def allowed(self, key):
         return any(key == root or key.startswith(f"{root}.") for root in self.boundaries)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One simulated attempt, without database ids: what reproducibility is checked on."""
-
-    day: int
-    agent: str
-    skill: str
-    source: str
-    difficulty: float
-    success: bool
-    strategies: int
-    level: float  # the hidden level just before the attempt
-
-
-@dataclass
-class DayReport:
-    number: int  # from 1
-    date: date
-    attempts: int = 0
-    practice: int = 0
-    successes: int = 0
-    proposed: int = 0
-    approved: int = 0
-    release: int | None = None
-
-
-@dataclass
-class SimulationReport:
-    agents: list = field(default_factory=list)  # names, created and driven
-    created_agents: list = field(default_factory=list)
-    days: list = field(default_factory=list)
-    outcomes: list = field(default_factory=list)
-
-    @property
-    def attempts(self):
-        return len(self.outcomes)
-
-    @property
-    def approved(self):
-        return sum(day.approved for day in self.days)
-
-    @property
-    def proposed(self):
-        return sum(day.proposed for day in self.days)
-
-
-def auto_approval_enabled():
-    """Whether the simulation may accept strategies itself (a setting for the simulation only)."""
-    return bool(getattr(settings, "ETUDE_SIMULATION_AUTO_APPROVE", False))
 
 
 def simulated_history_exists():
@@ -306,7 +244,7 @@ class Simulation:
             day_attempts = []
             for state in self.states:
                 day_attempts += self._agent_day(state, number, midnight, live_tasks, report)
-            self._date_back(set(day_attempts), first_strategy, first_proposal)
+            backdating.date_back(set(day_attempts), first_strategy, first_proposal)
             report.proposed = (
                 Strategy.objects.filter(
                     pk__gt=first_strategy,
@@ -317,7 +255,13 @@ class Simulation:
                 .count()
             )
             if self.auto_approve:
-                self._auto_approve(first_strategy, day_attempts, report)
+                approval.auto_approve(
+                    first_strategy,
+                    day_attempts,
+                    report,
+                    rng=self.approval_rng,
+                    share=self.config.auto_approve_share,
+                )
         self.report.days.append(report)
         return report
 
@@ -434,75 +378,9 @@ class Simulation:
 
     def _process(self, attempt, at):
         """Move the attempt to its simulated moment, then do what process_new_attempts does."""
-        Attempt.objects.filter(pk=attempt.pk).update(created_at=at)
-        attempt.created_at = at
+        backdating.date_attempt(attempt, at)
         competency.record_outcome(attempt)
         if not attempt.success:
             scenarios.replay_failed_attempt(attempt)
         reflection.reflect_attempt(attempt.pk, coach=self.coach)
         return attempt
-
-    def _date_back(self, attempt_ids, first_strategy, first_proposal):
-        """Give the rows the day's attempts caused the simulated time of their attempt."""
-        attempt_time = Subquery(
-            Attempt.objects.filter(pk=OuterRef("attempt_id")).values("created_at")[:1]
-        )
-        PracticeAssignment.objects.filter(attempt_id__in=attempt_ids).update(
-            claimed_at=attempt_time, completed_at=attempt_time
-        )
-        Reflection.objects.filter(attempt_id__in=attempt_ids).update(
-            started_at=attempt_time, finished_at=attempt_time
-        )
-        PracticeScenario.objects.filter(source_attempt_id__in=attempt_ids).update(
-            created_at=Subquery(
-                Attempt.objects.filter(pk=OuterRef("source_attempt_id")).values("created_at")[:1]
-            )
-        )
-        first_evidence = (
-            StrategyEvidence.objects.filter(strategy_id=OuterRef("pk"))
-            .order_by("attempt__created_at")
-            .values("attempt__created_at")[:1]
-        )
-        Strategy.objects.filter(
-            pk__gt=first_strategy, evidence_links__attempt_id__in=attempt_ids
-        ).update(created_at=Subquery(first_evidence))
-        fresh = TaxonomyProposal.objects.filter(
-            pk__gt=first_proposal, proposer_type=TaxonomyProposal.ProposerType.COACH
-        ).order_by("pk")
-        for proposal in fresh:
-            evidence = [pk for pk in proposal.evidence if pk in attempt_ids]
-            if evidence:
-                # Filed when the last failure it rests on was reflected on.
-                latest = Attempt.objects.filter(pk__in=evidence).aggregate(at=Max("created_at"))
-                TaxonomyProposal.objects.filter(pk=proposal.pk).update(created_at=latest["at"])
-
-    # --- auto-approval ----------------------------------------------------------------------
-
-    def _auto_approve(self, first_strategy, day_attempts, report):
-        candidates = (
-            reflection.queue_ready_strategies()
-            .filter(
-                pk__gt=first_strategy,
-                evidence_links__attempt__in=day_attempts,
-                skill__sensitive=False,
-                conflicts_with__isnull=True,
-            )
-            .distinct()
-            .order_by("pk")
-        )
-        for strategy in candidates:
-            if self.approval_rng.random() < self.config.auto_approve_share:
-                strategies.change_status(
-                    strategy,
-                    Strategy.Status.LIVE,
-                    actor=AUTO_APPROVER,
-                    reason=f"simulation day {report.number} ({report.date:%Y-%m-%d})",
-                )
-                report.approved += 1
-        if report.approved:
-            release = strategies.publish_release(
-                actor=AUTO_APPROVER,
-                note=f"simulation day {report.number} ({report.date:%Y-%m-%d}): "
-                f"{report.approved} strategies auto-approved",
-            )
-            report.release = release.number

@@ -1,6 +1,8 @@
-"""Reflection: a coach reads a stored attempt, its findings become a Reflection, its candidate
-strategies become proposed (or filtered) strategies or further evidence for existing ones, and
-failure modes that keep coming back become taxonomy proposals.
+"""Reflection: a coach reads a stored attempt and its findings become a Reflection. Storing them
+also files the coach's candidate strategies (practice.services.candidates: proposed or filtered
+strategies, or further evidence for existing ones) and proposes failure modes that keep coming
+back for the taxonomy (practice.services.discovery). Callers import from here: the names those
+modules make public are importable from this one too.
 
 Idempotent, so a redelivered or duplicated task is harmless: there is one reflection per attempt
 and coach (name, version), enforced by a unique constraint. A worker claims the work by creating
@@ -8,46 +10,51 @@ that row (status running) or, under a row lock, by taking over one that was aban
 other worker finds the row and does nothing. The coach runs outside any transaction (it may take
 seconds); its result is stored in one transaction that first checks that the claim is still
 this worker's (`tries` is the claim token), so a result that arrives after a takeover is
-discarded instead of stored twice. Storing locks the skills it files strategies under, which
-keeps two reflections on the same skill from both creating the same new strategy.
+discarded instead of stored twice.
 """
 
 import copy
 import dataclasses
 import logging
-import re
 import time
-from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from practice.coach.base import AttemptView, CoachError, CoachResult, StepView
-from practice.coach.quality import quality_problems
 from practice.coach.select import get_coach
-from practice.coach.similarity import (
-    is_conflict,
-    is_duplicate,
-    similarity,
-    strategy_words,
-    when_similarity,
+from practice.models import Attempt, Reflection
+from practice.services.candidates import file_candidates, queue_ready_strategies
+from practice.services.discovery import (
+    MAX_DISCOVERY_EVIDENCE,
+    MAX_FAILURE_MODE_SLUG_CHARS,
+    UNINFORMATIVE_FAILURE_MODES,
+    discover_failure_mode,
+    failure_mode_slug,
 )
-from practice.models import Attempt, Reflection, Strategy, StrategyEvidence
-from practice.services.strategies import propose_strategy
-from taxonomy import services as taxonomy_services
-from taxonomy.models import Skill, TaxonomyProposal
+
+__all__ = [
+    "MAX_DISCOVERY_EVIDENCE",
+    "MAX_ERROR_CHARS",
+    "MAX_FAILURE_MODE_SLUG_CHARS",
+    "SWEEP_LIMIT",
+    "UNINFORMATIVE_FAILURE_MODES",
+    "Status",
+    "attempt_view",
+    "failure_mode_slug",
+    "queue_ready_strategies",
+    "reflect_attempt",
+    "reflections_to_sweep",
+    "retry_reflection",
+]
 
 logger = logging.getLogger(__name__)
 
 SWEEP_LIMIT = 500
 MAX_ERROR_CHARS = 5_000
-MAX_FAILURE_MODE_SLUG_CHARS = 60
-MAX_DISCOVERY_EVIDENCE = 1_000
-# Failure modes that name no particular failure; a taxonomy node for them would say nothing.
-UNINFORMATIVE_FAILURE_MODES = frozenset({"none", "other", "unknown"})
 
 Status = Reflection.Status
 
@@ -216,13 +223,9 @@ def _store(claimed, attempt, result, elapsed_ms):
         ).update(**{name: getattr(reflection, name) for name in _RESULT_FIELDS})
         if not stored:
             return Reflection.objects.get(pk=claimed.pk)
-        targets = _target_skills(attempt, result.strategies)
-        _lock_skills({attempt.skill_id, *(skill.pk for skill in targets.values())})
-        for candidate in result.strategies:
-            skill = targets.get(candidate.skill_key, attempt.skill)
-            _file_candidate(candidate, skill=skill, attempt=attempt, reflection=reflection)
+        file_candidates(result.strategies, attempt=attempt, reflection=reflection)
         if not attempt.success and reflection.failure_mode:
-            _discover_failure_mode(attempt, reflection)
+            discover_failure_mode(attempt, reflection)
     return reflection
 
 
@@ -280,169 +283,7 @@ def _count(value):
     return value if isinstance(value, int) and value >= 0 else None
 
 
-def _target_skills(attempt, candidates):
-    """The skills below the attempt's that candidates name, by key, where they exist and are
-    active; a candidate naming any other key (its own skill included) is filed under the
-    attempt's skill."""
-    keys = {candidate.skill_key for candidate in candidates} - {attempt.skill.key}
-    if not keys:
-        return {}
-    found = Skill.objects.subtree(attempt.skill.key).filter(key__in=keys, active=True)
-    return {skill.key: skill for skill in found}
-
-
-def _lock_skills(skill_ids):
-    # In id order, so two reflections never wait on each other crosswise. NO KEY UPDATE (on
-    # PostgreSQL) does not block attempts being inserted for these skills meanwhile. A database
-    # without row locks (SQLite) has taken its one write lock when the transaction began.
-    features = connection.features
-    if not features.has_select_for_update:
-        return
-    list(
-        Skill.objects.select_for_update(no_key=features.has_select_for_no_key_update)
-        .filter(pk__in=skill_ids)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-
-
-def _file_candidate(candidate, *, skill, attempt, reflection):
-    """Turn one candidate strategy into a strategy or into evidence for an existing one:
-    - failing the quality gate: filtered with the reasons (or evidence for the same filtered one);
-    - close to a live or proposed strategy of the skill: evidence for it;
-    - same trigger as a live strategy with another action: proposed, marked as conflicting;
-    - otherwise: a new proposed strategy.
-    Returns the id of the strategy the attempt now supports."""
-    text = {
-        "when": str(candidate.when or "").strip(),
-        "do": str(candidate.do or "").strip(),
-        "because": str(candidate.because or "").strip(),
-    }
-    problems = quality_problems(text)
-    compared_with = (
-        [Strategy.Status.FILTERED] if problems else [Strategy.Status.LIVE, Strategy.Status.PROPOSED]
-    )
-    words = strategy_words(text)
-    existing = _current_words(skill, compared_with)
-    duplicate = _closest(words, existing, is_duplicate, similarity)
-    if duplicate is not None:
-        _add_evidence(duplicate, attempt, reflection)
-        return duplicate
-    live = [] if problems else [item for item in existing if item[1] == Strategy.Status.LIVE]
-    contradicted = _closest(words, live, is_conflict, when_similarity)
-    strategy = propose_strategy(
-        skill=skill,
-        when=text["when"],
-        do=text["do"],
-        because=text["because"],
-        origin=Strategy.Origin.COACH,
-        filtered_reason="; ".join(problems),
-    )
-    if contradicted is not None:
-        strategy.conflicts_with_id = contradicted
-        strategy.save(update_fields=["conflicts_with", "updated_at"])
-    _add_evidence(strategy.pk, attempt, reflection)
-    return strategy.pk
-
-
-def _current_words(skill, statuses):
-    """(id, status, words of the current when and do) of the skill's strategies with one of the
-    statuses, oldest first: one query, and each text read into words once."""
-    rows = (
-        Strategy.objects.filter(skill=skill, status__in=statuses, current_version__isnull=False)
-        .order_by("pk")
-        .values_list("pk", "status", "current_version__when_text", "current_version__do_text")
-    )
-    return [(pk, status, strategy_words({"when": when, "do": do})) for pk, status, when, do in rows]
-
-
-def _closest(words, existing, matches, closeness):
-    """The id of the existing strategy that `matches` the candidate and is closest to it (the
-    oldest on a tie), or None."""
-    found = [
-        (closeness(other, words), -pk, pk)
-        for pk, _status, other in existing
-        if matches(other, words)
-    ]
-    return max(found)[2] if found else None
-
-
-def _add_evidence(strategy_id, attempt, reflection):
-    """The attempt supports the strategy (once, whichever reflection says so first), and the
-    strategy's support count is counted again."""
-    # One statement, and no savepoint: a second coach version that files the attempt under
-    # the same strategy leaves the first reflection's evidence as it is.
-    StrategyEvidence.objects.bulk_create(
-        [StrategyEvidence(strategy_id=strategy_id, attempt=attempt, reflection=reflection)],
-        ignore_conflicts=True,
-    )
-    # Evidence is unique per strategy and attempt: its rows are the supporting attempts.
-    support = StrategyEvidence.objects.filter(strategy_id=strategy_id).count()
-    Strategy.objects.filter(pk=strategy_id).update(support_count=support, updated_at=timezone.now())
-
-
-# --- Taxonomy discovery ----------------------------------------------------------------------
-
-
-def failure_mode_slug(failure_mode):
-    """A failure mode as one skill key segment: lowercase, [a-z][a-z0-9_]*, at most 60
-    characters; "" when nothing usable is left."""
-    slug = re.sub(r"[^a-z0-9]+", "_", str(failure_mode or "").casefold()).strip("_")
-    slug = re.sub(r"^[^a-z]+", "", slug)
-    return slug[:MAX_FAILURE_MODE_SLUG_CHARS].rstrip("_")
-
-
-def _discover_failure_mode(attempt, reflection):
-    """File a taxonomy proposal for the reflection's failure mode under the attempt's skill
-    once enough failed attempts show it, and only once per key."""
-    slug = failure_mode_slug(reflection.failure_mode)
-    if not slug or slug in UNINFORMATIVE_FAILURE_MODES:
-        return None
-    skill = attempt.skill
-    key = f"{skill.key}.{slug}"
-    if len(key) > Skill._meta.get_field("key").max_length:
-        return None
-    # A proposal first: once discovery has filed one, it is there whatever became of it.
-    if TaxonomyProposal.objects.filter(key=key).exists() or Skill.objects.filter(key=key).exists():
-        return None
-    showing = Reflection.objects.filter(
-        status=Status.SUCCEEDED,
-        failure_mode=reflection.failure_mode,
-        attempt__skill=skill,
-        attempt__success=False,
-        attempt__out_of_bounds=False,
-    )
-    evidence = sorted(set(showing.values_list("attempt_id", flat=True)[:MAX_DISCOVERY_EVIDENCE]))
-    if len(evidence) < getattr(settings, "ETUDE_DISCOVERY_MIN_EVIDENCE", 3):
-        return None
-    fault_type, _ = Counter(showing.values_list("fault_type", flat=True)).most_common(1)[0]
-    fault_label = Reflection.FaultType(fault_type).label.lower()
-    try:
-        # A savepoint: a refused proposal must not undo the reflection stored before it.
-        with transaction.atomic():
-            return taxonomy_services.propose_skill(
-                parent=skill,
-                key=key,
-                name=slug.replace("_", " ").capitalize(),
-                description=(
-                    f'Failures on {skill.key} that reflection traced to "{reflection.failure_mode}".'
-                ),
-                rationale=(
-                    f"{len(evidence)} failed attempts on {skill.key} were reflected on with the "
-                    f'failure mode "{reflection.failure_mode}" (fault type: {fault_label}), '
-                    "which no skill or failure mode in the taxonomy covers yet."
-                ),
-                kind=Skill.Kind.FAILURE_MODE,
-                evidence=evidence,
-                proposer_type=TaxonomyProposal.ProposerType.COACH,
-                proposer_name=f"{reflection.coach_name} {reflection.coach_version}",
-            )
-    except (taxonomy_services.TaxonomyError, IntegrityError) as error:
-        logger.info("No taxonomy proposal for %s: %s", key, error)
-        return None
-
-
-# --- Reads for the sweep and the review queue ------------------------------------------------
+# --- Reads for the sweep ---------------------------------------------------------------------
 
 
 def reflections_to_sweep(older_than, *, coach=None, limit=SWEEP_LIMIT):
@@ -466,12 +307,4 @@ def reflections_to_sweep(older_than, *, coach=None, limit=SWEEP_LIMIT):
         .filter(~Exists(reflections) | Exists(abandoned))
         .order_by("created_at", "pk")
         .values_list("pk", flat=True)[:limit]
-    )
-
-
-def queue_ready_strategies():
-    """Proposed strategies with enough supporting attempts (ETUDE_MIN_SUPPORT) to be reviewed."""
-    return Strategy.objects.filter(
-        status=Strategy.Status.PROPOSED,
-        support_count__gte=getattr(settings, "ETUDE_MIN_SUPPORT", 1),
     )
