@@ -1,5 +1,6 @@
-"""What the browser tests share: a live server over plain HTTP, a page in Debian's Chromium,
-signing in through the login form, and the folder the screenshots go to.
+"""What the browser tests share: a live server over plain HTTP, a page in Debian's Chromium
+that fails the test if it requests anything outside the server (no CDN, nothing from the
+internet), signing in through the login form, and the folder the screenshots go to.
 
 Playwright drives /usr/bin/chromium (scripts/ensure-chromium installs it); it never downloads a
 browser of its own."""
@@ -50,7 +51,8 @@ def artifacts():
 
 @pytest.fixture
 def browser_page(monkeypatch, settings):
-    """A page in headless Chromium, closed with the browser after the test."""
+    """A page in headless Chromium, closed with the browser after the test; the test fails if
+    the page requested anything but the live server."""
     assert CHROMIUM.exists(), f"{CHROMIUM} is missing: run scripts/ensure-chromium"
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
     # beside it are still synchronous.
@@ -64,6 +66,15 @@ def browser_page(monkeypatch, settings):
         )
         page = browser.new_page(viewport={"width": 1366, "height": 900})
         page.set_default_timeout(15_000)
+        offsite = []
+        page.on(
+            "request",
+            lambda request: (
+                offsite.append(request.url)
+                if not request.url.startswith(("http://localhost", "data:", "blob:"))
+                else None
+            ),
+        )
         try:
             yield page
         finally:
@@ -71,15 +82,16 @@ def browser_page(monkeypatch, settings):
             # What the test read while Playwright's event loop ran went through a connection of
             # its own; close it, or the test database cannot be dropped afterwards.
             connections.close_all()
+        assert offsite == [], f"the page reached outside the server: {offsite}"
 
 
 @pytest.fixture
 def sign_in():
-    """Signs a user in on a page through the login form, which then opens the review queue:
-    sign_in(page, live_server.url, "rita")."""
+    """Signs a user in on a page through the login form, which then opens `next_path` (the
+    review queue unless told): sign_in(page, live_server.url, "rita")."""
 
-    def sign(page, base_url, username):
-        page.goto(f"{base_url}/accounts/login/?next=/review/")
+    def sign(page, base_url, username, next_path="/review/"):
+        page.goto(f"{base_url}/accounts/login/?next={next_path}")
         page.fill("#id_username", username)
         page.fill("#id_password", PASSWORD)
         with page.expect_navigation():

@@ -9,13 +9,11 @@ browser of its own."""
 import math
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.db import connections
 from django.urls import include, path
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from etude_site import urls as site_urls
 from practice.models import Attempt
@@ -29,18 +27,6 @@ if not any(getattr(pattern, "namespace", None) == "dash" for pattern in urlpatte
 
 pytestmark = [pytest.mark.browser, pytest.mark.urls(__name__)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PASSWORD = "correct horse battery staple"
 FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
@@ -72,40 +58,11 @@ CELL_POSITION = """([row, column]) => {
 
 
 @pytest.fixture
-def browser_page(monkeypatch, settings):
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: run scripts/ensure-chromium"
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # beside it are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # The live server speaks plain HTTP.
-    settings.SECURE_SSL_REDIRECT = False
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
+def browser_page(browser_page, settings):
+    """The shared page (tests/browser/conftest.py), with plotly.js served from the installed
+    plotly package."""
     settings.STATICFILES_FINDERS = FINDERS
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
-        page.set_default_timeout(15_000)
-        offsite = []
-        page.on(
-            "request",
-            lambda request: (
-                offsite.append(request.url)
-                if not request.url.startswith(("http://localhost", "data:", "blob:"))
-                else None
-            ),
-        )
-        try:
-            yield page
-        finally:
-            browser.close()
-            # What the test read while Playwright's event loop ran went through a connection of
-            # its own; close it, or the test database cannot be dropped afterwards.
-            connections.close_all()
-        assert offsite == [], f"the page reached outside the server: {offsite}"
+    return browser_page
 
 
 def practiced(agent, key, outcomes, *, days_ago, source=Attempt.Source.LIVE):
@@ -146,7 +103,9 @@ def review_lines(due):
     return re.compile("next review: (" + "|".join(map(re.escape, texts)) + ")")
 
 
-def test_heatmap_draws_every_cell_and_a_click_opens_the_learning_curve(live_server, browser_page):
+def test_heatmap_draws_every_cell_and_a_click_opens_the_learning_curve(
+    live_server, browser_page, sign_in, artifacts
+):
     page = browser_page
     operator(username="olga")
     for key in ("support.intent.ambiguity", "support.policy.refunds", "support.tone"):
@@ -164,11 +123,7 @@ def test_heatmap_draws_every_cell_and_a_click_opens_the_learning_curve(live_serv
         gamma, "support.tone", [True, False, True], days_ago=4, source=Attempt.Source.PRACTICE
     )
 
-    page.goto(f"{live_server.url}/accounts/login/?next=/dash/heatmap/")
-    page.fill("#id_username", "olga")
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("form button[type=submit]")
+    sign_in(page, live_server.url, "olga", next_path="/dash/heatmap/")
 
     # Three agents by three level-1 skills; five of the nine pairs have an estimate.
     page.wait_for_selector("[data-heatmap].js-plotly-plot g.hm image", state="attached")
@@ -177,7 +132,7 @@ def test_heatmap_draws_every_cell_and_a_click_opens_the_learning_curve(live_serv
     assert cells["agents"] == ["alpha", "beta (simulation)", "gamma"]
     assert cells["skills"] == ["support.intent", "support.policy", "support.tone"]
     assert cells["images"] == 1
-    page.screenshot(path=str(ARTIFACTS / "dashboard-heatmap.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "dashboard-heatmap.png"), full_page=True)
 
     # Hovering a cell shows every detail the page sent for it, inflated in the browser:
     # gamma practised tone (a leaf, so its review is scheduled) 4 to 3.9 days ago.
@@ -212,7 +167,7 @@ def test_heatmap_draws_every_cell_and_a_click_opens_the_learning_curve(live_serv
     assert traces == [["", "", 6], ["± uncertainty", "tonexty", 6], ["estimate", "", 6]]
     expect(curve.locator("g.scatterlayer path.js-line")).to_have_count(3)
     expect(drilldown).to_contain_text("No strategy for this skill has gone live yet")
-    page.screenshot(path=str(ARTIFACTS / "dashboard-drilldown.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "dashboard-drilldown.png"), full_page=True)
 
     # Filtering by level redraws the chart through htmx and keeps the URL shareable.
     page.select_option("#id_level", "0")
